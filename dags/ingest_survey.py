@@ -1,0 +1,7 @@
+"""Ingest the survey exports from the landing zone into raw.survey_* (see config/sources/survey.yml)."""
+
+from airflow.sdk import DAG
+
+from cx_warehouse.orchestration import build_ingest_dag
+
+ingest_survey: DAG = build_ingest_dag("survey")
