@@ -29,9 +29,10 @@ import logging
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from cx_warehouse.landing import LandedFile, LandingZone
 from cx_warehouse.sources import LINEAGE_COLUMNS, Entity
@@ -169,7 +170,7 @@ class EntityResult:
 # ---------------------------------------------------------------------------------------
 # DDL
 # ---------------------------------------------------------------------------------------
-def ensure_schema(conn: "psycopg.Connection", entities: Iterable[Entity]) -> None:
+def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
     """Create the audit tables and each entity's raw table; add newly declared columns.
 
     Safe to run concurrently from several tasks (serialised by an advisory lock).
@@ -254,14 +255,14 @@ def _value_exprs(entity: Entity, file_columns: list[str] | None) -> list[str]:
     return exprs
 
 
-def _merge_sql(entity: Entity, file_columns: list[str] | None) -> "psycopg.sql.Composed":
+def _merge_sql(entity: Entity, file_columns: list[str] | None) -> psycopg.sql.Composed:
     """The one statement that validates, quarantines and merges the staged rows."""
     from psycopg import sql
 
     exprs = _value_exprs(entity, file_columns)
     vcols = [f"v{i}" for i in range(len(entity.columns))]
     checks = []
-    for v, c in zip(vcols, entity.columns):
+    for v, c in zip(vcols, entity.columns, strict=True):
         if c.required:
             checks.append(f"case when {v} is null then 'missing required value: {c.name}' end")
         if c.type != "text":
@@ -298,7 +299,7 @@ def _merge_sql(entity: Entity, file_columns: list[str] | None) -> "psycopg.sql.C
     casts = [
         f"{v}::{c.type} as {sql.Identifier(c.name).as_string(None)}" if c.type != "text"
         else f"{v} as {sql.Identifier(c.name).as_string(None)}"
-        for v, c in zip(vcols, entity.columns)
+        for v, c in zip(vcols, entity.columns, strict=True)
     ]
     if entity.keep_payload:
         casts.append("j as payload")
@@ -318,7 +319,7 @@ def _merge_sql(entity: Entity, file_columns: list[str] | None) -> "psycopg.sql.C
     else:
         conflict = f"on conflict ({pk}) do nothing"
 
-    select_values = ", ".join(f"{e} as {v}" for e, v in zip(exprs, vcols))
+    select_values = ", ".join(f"{e} as {v}" for e, v in zip(exprs, vcols, strict=True))
     j_col = ", s.j" if file_columns is None else ""
     text = f"""
 with checked as materialized (
@@ -360,7 +361,7 @@ class _FastPathRejected(Exception):
     """COPY could not parse the file as declared: fall back to parsing row by row."""
 
 
-def _copy_fast(cur: "psycopg.Cursor", landing: LandingZone, f: LandedFile, entity: Entity,
+def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity: Entity,
                ncols: int | None, skip_header: bool) -> None:
     """Stream the file into the stage table with COPY (no Python per row)."""
     if ncols is None:
@@ -403,7 +404,7 @@ def _read_all(landing: LandingZone, f: LandedFile) -> bytes:
         return fh.read()
 
 
-def _copy_rows(cur: "psycopg.Cursor", landing: LandingZone, f: LandedFile, entity: Entity,
+def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity: Entity,
                ncols: int | None) -> list[tuple[int, str, str]]:
     """Parse row by row; stage the good rows, return (line, reason, payload) for the rest."""
     data = _read_all(landing, f)
@@ -478,7 +479,7 @@ def _copy_rows(cur: "psycopg.Cursor", landing: LandingZone, f: LandedFile, entit
     return rejects
 
 
-def load_file(conn: "psycopg.Connection", landing: LandingZone, entity: Entity, f: LandedFile,
+def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
               run: RunContext) -> FileResult:
     """Load one landed file in one transaction; see the module docstring."""
     import psycopg
@@ -567,7 +568,7 @@ def load_file(conn: "psycopg.Connection", landing: LandingZone, entity: Entity, 
     return result
 
 
-def _write_audit(conn: "psycopg.Connection", entity: Entity, f: LandedFile, sha: str, r: FileResult,
+def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str, r: FileResult,
                  run: RunContext, started: datetime, timings: dict[str, int] | None, error: str | None = None) -> None:
     from psycopg.types.json import Jsonb
 
@@ -585,7 +586,7 @@ def _write_audit(conn: "psycopg.Connection", entity: Entity, f: LandedFile, sha:
          Jsonb(timings) if timings is not None else None, error))
 
 
-def _record_failure(conn: "psycopg.Connection", entity: Entity, f: LandedFile, sha: str, r: FileResult,
+def _record_failure(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str, r: FileResult,
                     run: RunContext, started: datetime, message: str) -> FileResult:
     """The file's transaction is rolled back; keep a trace of the attempt and why it failed."""
     failed = FileResult(file_path=f.path, status="failed", load_id=str(uuid.uuid4()), error=message,

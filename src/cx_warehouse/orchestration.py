@@ -8,7 +8,7 @@ touched inside task bodies.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, dag, task
@@ -17,7 +17,7 @@ from cx_warehouse.sources import Entity, get_source
 
 log = logging.getLogger(__name__)
 
-START_DATE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def raw_asset(entity: Entity) -> Asset:

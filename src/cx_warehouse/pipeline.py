@@ -7,8 +7,9 @@ import), so the same function runs inside an Airflow task, from ``cxw load`` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from cx_warehouse.landing import LandingZone
 from cx_warehouse.loading import (

@@ -75,7 +75,7 @@ def warehouse_summary() -> dict[str, Any]:
                order by file_path, started_at desc""").fetchall()
     return {
         "tables": tables,
-        "files": [dict(zip(("entity", "loaded", "failed", "read", "rows_loaded", "quarantined", "duplicate"), r))
+        "files": [dict(zip(("entity", "loaded", "failed", "read", "rows_loaded", "quarantined", "duplicate"), r, strict=True))
                   for r in audit],
         "quarantine_reasons": [{"entity": a, "reason": b, "rows": c} for a, b, c in reasons],
         "failed_files": [{"file": a, "error": b} for a, b in failures],

@@ -13,16 +13,18 @@ while Airflow tasks, dbt and BI tools need one TCP server that outlives each pro
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
 import socket
 import subprocess
-import time
+import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from cx_warehouse.settings import Settings, get_settings
@@ -64,9 +66,11 @@ class EmbeddedPostgres:
 
     @property
     def bin_dir(self) -> Path:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-        return Path(POSTGRES_BIN_PATH)
+        """The PostgreSQL binaries inside the installed ``pgserver`` wheel (found, not imported)."""
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or not spec.submodule_search_locations:
+            raise WarehouseError("the pgserver package is not installed: run `make setup`")
+        return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
 
     # -- running the binaries -------------------------------------------------------
     def _system_user(self) -> str | None:
@@ -76,13 +80,16 @@ class EmbeddedPostgres:
         return None
 
     def _prepare_root(self) -> None:
-        from pgserver.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
         import pwd
         import stat
+
+        with warnings.catch_warnings():  # pgserver resolves a runtime dir at import; we do not use it
+            warnings.simplefilter("ignore")
+            from pgserver.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
         user = self._system_user()
         assert user is not None
@@ -185,7 +192,7 @@ class EmbeddedPostgres:
         if self._system_user():
             self._prepare_root()
         opts = " ".join(
-            [f"-c listen_addresses=127.0.0.1", f"-p {self.port}", "-c unix_socket_directories=''"]
+            ["-c listen_addresses=127.0.0.1", f"-p {self.port}", "-c unix_socket_directories=''"]
             + [f"-c {k}={v}" for k, v in _SERVER_SETTINGS.items()]
         )
         self._run(
@@ -255,7 +262,7 @@ def describe_url(url: str) -> str:
 
 
 @contextmanager
-def connect(url: str | None = None, **kwargs: object) -> Iterator["psycopg.Connection"]:
+def connect(url: str | None = None, **kwargs: object) -> Iterator[psycopg.Connection]:
     """A psycopg connection to the warehouse with UTC session time zone."""
     import psycopg
 

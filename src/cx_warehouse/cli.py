@@ -1,0 +1,332 @@
+"""``cxw``: the project's command line, a thin layer over the package.
+
+``cxw demo`` is what ``make demo`` runs. Every subcommand reads the same settings
+(:mod:`cx_warehouse.settings`), so ``CX_WAREHOUSE_URL`` moves all of them at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from cx_warehouse.settings import get_settings
+
+DEMO_DEFAULTS = {"customers": 3000, "days": 365, "start": "2025-11-01", "seed": 42}
+
+
+class CliError(RuntimeError):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def _step(n: int, total: int, msg: str) -> None:
+    _say(f"\n[{n}/{total}] {msg}")
+
+
+# ---------------------------------------------------------------------------------------
+# warehouse
+# ---------------------------------------------------------------------------------------
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    from cx_warehouse.warehouse import describe_url, embedded, warehouse_url
+
+    s = get_settings()
+    if not s.is_embedded and args.action in ("start", "stop", "destroy"):
+        _say(f"CX_WAREHOUSE_URL is set ({describe_url(s.warehouse_url or '')}): "
+             "the embedded warehouse is not used, nothing to do.")
+        return 0
+    pg = embedded(s)
+    if args.action == "start":
+        pg.start()
+        _say(f"embedded warehouse running: {describe_url(pg.url())} (data in {pg.pgdata})")
+        _say(f"password: in {pg.secret_file}; full URL: `cxw warehouse url`")
+    elif args.action == "stop":
+        _say("stopped" if pg.stop() else "not running")
+    elif args.action == "status":
+        if s.is_embedded:
+            _say(f"embedded warehouse {'running' if pg.is_running() else 'stopped'}: "
+                 f"127.0.0.1:{pg.port}, data in {pg.pgdata}")
+        else:
+            _say(f"external warehouse: {describe_url(s.warehouse_url or '')}")
+    elif args.action == "url":
+        _say(warehouse_url(s))
+    elif args.action == "psql":
+        url = warehouse_url(s)
+        psql = pg.bin_dir / "psql"
+        return subprocess.call([str(psql), url])
+    elif args.action == "destroy":
+        pg.destroy()
+        _say(f"removed {pg.pgdata}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# generate / load / status
+# ---------------------------------------------------------------------------------------
+def _truth_path() -> Path:
+    return get_settings().home / "ground_truth.json"
+
+
+def _generate(customers: int, days: int, start: str, seed: int, *, force: bool = False) -> bool:
+    """Generate the demo dataset unless the same one is already landed; True if it ran."""
+    from cx_warehouse.generator import generate
+
+    s = get_settings()
+    landing = Path(s.landing)
+    marker = landing / ".generated.json"
+    params = {"customers": customers, "days": days, "start": start, "seed": seed}
+    if marker.exists() and not force:
+        previous = json.loads(marker.read_text())
+        if previous == params:
+            return False
+        raise CliError(
+            f"{landing} already holds demo data generated with {previous}, not {params}. "
+            "Use the same parameters, or `make clean` to start over.")
+    landing.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    summary = generate(landing, _truth_path(), customers=customers, days=days,
+                       start=date.fromisoformat(start), seed=seed,
+                       progress=lambda m: _say(f"      {m}"))
+    marker.write_text(json.dumps(params))
+    _say(f"      done in {time.perf_counter() - t0:.1f}s: {summary}")
+    return True
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    if args.landing:
+        os.environ["CX_LANDING"] = args.landing
+    ran = _generate(args.customers, args.days, args.start, args.seed, force=args.force)
+    if not ran:
+        _say("demo data already generated with these parameters")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load without Airflow (development aid); same code path the DAG tasks call."""
+    from cx_warehouse.pipeline import load_source_entity, prepare_warehouse
+    from cx_warehouse.sources import load_sources
+
+    sources = load_sources()
+    names = args.source or sorted(sources)
+    prepare_warehouse(names)
+    until = date.fromisoformat(args.until) if args.until else None
+    failed = 0
+    for n in names:
+        for e in sources[n].entities:
+            summary = load_source_entity(n, e.name, until=until, raise_on_failure=False)
+            failed += summary["files_failed"]
+            _say(f"{summary['table']:<28} files {summary['files_loaded']:>5} new, "
+                 f"{summary['files_skipped']:>5} already loaded; rows {summary['rows_loaded']:>8} loaded, "
+                 f"{summary['rows_quarantined']:>5} quarantined, {summary['rows_duplicate']:>5} duplicate")
+            for f in summary["failures"]:
+                _say(f"   FAILED {f['error']}")
+    return 1 if failed else 0
+
+
+def print_summary(truth: Path | None = None) -> bool:
+    """Print what landed where; return False when something needs attention."""
+    from cx_warehouse.reporting import warehouse_summary
+
+    summ = warehouse_summary()
+    ok = True
+    _say(f"  {'raw table':<30}{'rows':>10}")
+    for t in summ["tables"]:
+        _say(f"  {t['table']:<30}{t['rows']:>10,}")
+    _say(f"\n  {'files by entity':<26}{'files':>7}{'read':>10}{'loaded':>10}{'quarant.':>10}{'duplicate':>10}")
+    for f in summ["files"]:
+        _say(f"  {f['entity']:<26}{f['loaded']:>7}{f['read']:>10,}{f['rows_loaded']:>10,}"
+             f"{f['quarantined']:>10,}{f['duplicate']:>10,}")
+        if f["read"] != f["rows_loaded"] + f["quarantined"] + f["duplicate"]:
+            ok = False
+            _say("    ^ DOES NOT BALANCE")
+    if summ["quarantine_reasons"]:
+        _say("\n  quarantined rows by reason (audit.quarantine):")
+        for r in summ["quarantine_reasons"]:
+            _say(f"  {r['entity']:<26}{r['rows']:>6}  {r['reason']}")
+    for f in summ["failed_files"]:
+        ok = False
+        _say(f"\n  FAILED FILE {f['error']}")
+    if truth and truth.exists():
+        ok = _compare_truth(truth, summ) and ok
+    return ok
+
+
+def _compare_truth(truth_path: Path, summ: dict[str, Any]) -> bool:
+    """Set the loader's totals beside the generator's ground truth."""
+    truth = json.loads(truth_path.read_text())
+    expected: dict[str, dict[str, int]] = {}
+    for f in truth.get("files", []):
+        e = expected.setdefault(f"{f['source']}.{f['entity']}", {"loaded": 0, "quarantined": 0, "duplicate": 0})
+        for k in e:
+            e[k] += int(f.get("expected", {}).get(k, 0))
+    actual = {f["entity"]: f for f in summ["files"]}
+    mismatches = []
+    for ent, exp in sorted(expected.items()):
+        act = actual.get(ent, {"rows_loaded": 0, "quarantined": 0, "duplicate": 0})
+        got = {"loaded": act["rows_loaded"], "quarantined": act["quarantined"], "duplicate": act["duplicate"]}
+        if got != exp:
+            mismatches.append(f"{ent}: expected {exp}, got {got}")
+    planted = sum(v["quarantined"] for v in expected.values())
+    dupes = sum(v["duplicate"] for v in expected.values())
+    if mismatches:
+        _say("\n  ground truth check: MISMATCH")
+        for m in mismatches:
+            _say(f"    {m}")
+        return False
+    _say(f"\n  ground truth check: all {planted} planted bad rows quarantined, all {dupes} planted "
+         "duplicates counted, every other row loaded")
+    return True
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    return 0 if print_summary(_truth_path()) else 1
+
+
+# ---------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cx_warehouse.airflow_local import ensure_metadata_db, run_dags
+    from cx_warehouse.sources import load_sources
+    from cx_warehouse.warehouse import describe_url, embedded, warehouse_url
+
+    s = get_settings()
+    t_start = time.perf_counter()
+    total = 5
+    logs = s.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    _step(1, total, "Warehouse")
+    url = warehouse_url(s)
+    where = f"embedded PostgreSQL, data in {s.pgdata}" if s.is_embedded else "CX_WAREHOUSE_URL"
+    _say(f"      {describe_url(url)} ({where})")
+
+    _step(2, total, f"Demo data in the landing zone {s.landing}")
+    ran = _generate(args.customers, args.days, args.start, args.seed)
+    if not ran:
+        _say("      already generated with these parameters: reusing it")
+
+    _step(3, total, f"Airflow metadata DB ({s.airflow_home})")
+    airflow_log = logs / "airflow.log"
+    _say("      migrating (first run only) ..." if ensure_metadata_db(s, airflow_log) else "      ready")
+
+    last_day = date.fromisoformat(args.start) + timedelta(days=args.days - 1)
+    # A run whose data interval ends after the last delivery day (and the re-deliveries of
+    # it the day after) picks up every file.
+    logical = f"{(last_day + timedelta(days=3)).isoformat()}T00:00:00+00:00"
+    dag_ids = [f"ingest_{n}" for n in sorted(load_sources())]
+    _step(4, total, f"Running the ingestion DAGs through Airflow for {logical[:10]} "
+                    f"(log: {airflow_log})")
+    _say(f"      {', '.join(dag_ids)}: the first run loads the whole history, later runs only new files")
+
+    def on_result(r: Any) -> None:
+        _say(f"      {r.dag_id:<16} {r.state:<8} {r.seconds:>6.1f}s")
+
+    results = run_dags(dag_ids, logical, settings=s, log_file=airflow_log, on_result=on_result)
+    failed = [r.dag_id for r in results if r.state != "success"]
+    if len(results) != len(dag_ids):
+        failed += [d for d in dag_ids if d not in {r.dag_id for r in results}]
+
+    _step(5, total, "What landed where")
+    ok = print_summary(_truth_path())
+    _say(f"\nDone in {time.perf_counter() - t_start:.0f}s.")
+    if failed:
+        _say(f"FAILED: {', '.join(failed)}. Look for 'ERROR' in {airflow_log}; fix, then run `make demo` "
+             "again: it resumes where it stopped.")
+    _say("Explore: `make psql` (SQL shell), `make status` (this summary), `make airflow` (Airflow UI).")
+    if s.is_embedded and not args.keep_running:
+        embedded(s).stop()
+        _say("The embedded warehouse is stopped; `make warehouse` starts it again with all data kept.")
+    return 0 if ok and not failed else 1
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from cx_warehouse.airflow_local import _airflow_bin, airflow_env, ensure_metadata_db
+
+    s = get_settings()
+    ensure_metadata_db(s)
+    if args.airflow_args[:1] == ["standalone"]:
+        # DAG tasks start the embedded warehouse on demand; start it now so the UI's first run is quick.
+        from cx_warehouse.warehouse import warehouse_url
+
+        warehouse_url(s)
+    return subprocess.call([_airflow_bin(), *args.airflow_args], env=airflow_env(s))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cx_warehouse import bench
+
+    return bench.main(args.bench_args)
+
+
+# ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cxw", description="CX warehouse: ingestion, marts, quality, reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def demo_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--customers", type=int, default=DEMO_DEFAULTS["customers"])
+        sp.add_argument("--days", type=int, default=DEMO_DEFAULTS["days"])
+        sp.add_argument("--start", default=DEMO_DEFAULTS["start"], help="first day of history (YYYY-MM-DD)")
+        sp.add_argument("--seed", type=int, default=DEMO_DEFAULTS["seed"])
+
+    d = sub.add_parser("demo", help="the pipeline end to end on demo data (what `make demo` runs)")
+    demo_args(d)
+    d.add_argument("--keep-running", action="store_true", help="leave the embedded warehouse running")
+    d.set_defaults(func=cmd_demo)
+
+    g = sub.add_parser("generate", help="write the synthetic source exports into the landing zone")
+    demo_args(g)
+    g.add_argument("--landing", help="landing zone (default: CX_LANDING or .cx/landing)")
+    g.add_argument("--force", action="store_true", help="generate even if data is already there")
+    g.set_defaults(func=cmd_generate)
+
+    ld = sub.add_parser("load", help="load landed files without Airflow (same code as the DAG tasks)")
+    ld.add_argument("--source", action="append", help="source name (repeatable; default all)")
+    ld.add_argument("--until", help="only files delivered before this date (YYYY-MM-DD)")
+    ld.set_defaults(func=cmd_load)
+
+    st = sub.add_parser("status", help="what landed where")
+    st.set_defaults(func=cmd_status)
+
+    w = sub.add_parser("warehouse", help="the embedded warehouse")
+    w.add_argument("action", choices=["start", "stop", "status", "url", "psql", "destroy"])
+    w.set_defaults(func=cmd_warehouse)
+
+    a = sub.add_parser("airflow", help="run an airflow command with the project's AIRFLOW_HOME and DAGs")
+    a.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    a.set_defaults(func=cmd_airflow)
+
+    b = sub.add_parser("bench", help="benchmarks (see BENCHMARKS.md)", add_help=False)
+    b.add_argument("bench_args", nargs=argparse.REMAINDER)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cx_warehouse.loading import LoadError
+    from cx_warehouse.sources import SourceConfigError
+    from cx_warehouse.warehouse import WarehouseError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, WarehouseError, SourceConfigError, LoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
