@@ -26,8 +26,9 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     """The environment for an Airflow process over this project's DAGs."""
     s = settings or get_settings()
     env = dict(os.environ)
-    env.setdefault("AIRFLOW_HOME", str(s.airflow_home))
-    env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+    # Project-local on purpose: a user's own AIRFLOW_HOME is never touched.
+    env["AIRFLOW_HOME"] = str(s.airflow_home)
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "True")
     env.setdefault("AIRFLOW__LOGGING__COLORED_CONSOLE_LOG", "False")

@@ -262,6 +262,12 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return subprocess.call([_airflow_bin(), *args.airflow_args], env=airflow_env(s))
 
 
+def cmd_dbt(args: argparse.Namespace) -> int:
+    from cx_warehouse.dbt_env import run_dbt
+
+    return run_dbt(args.dbt_args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from cx_warehouse import bench
 
@@ -305,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("airflow", help="run an airflow command with the project's AIRFLOW_HOME and DAGs")
     a.add_argument("airflow_args", nargs=argparse.REMAINDER)
     a.set_defaults(func=cmd_airflow)
+
+    dbt = sub.add_parser("dbt", help="run dbt on the warehouse (credentials from the one setting)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=cmd_dbt)
 
     b = sub.add_parser("bench", help="benchmarks (see BENCHMARKS.md)", add_help=False)
     b.add_argument("bench_args", nargs=argparse.REMAINDER)

@@ -57,8 +57,14 @@ def prepare_tables(source: str) -> list[str]:
 
 @task
 def load_entity_files(source: str, entity: str, **context: Any) -> dict[str, Any]:
-    """Load every landed file of one entity not yet loaded, up to the interval's end."""
-    from cx_warehouse.loading import RunContext
+    """Load every landed file of one entity not yet loaded, up to the interval's end.
+
+    A file that cannot be loaded fails the task at once, without retries: the same bytes
+    would fail again. Connection trouble and the like still retry.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from cx_warehouse.loading import LoadError, RunContext
     from cx_warehouse.pipeline import interval_until, load_source_entity
 
     run = RunContext(
@@ -66,7 +72,10 @@ def load_entity_files(source: str, entity: str, **context: Any) -> dict[str, Any
         interval_start=context.get("data_interval_start"),
         interval_end=context.get("data_interval_end"),
     )
-    return load_source_entity(source, entity, until=interval_until(run.interval_end), run=run)
+    try:
+        return load_source_entity(source, entity, until=interval_until(run.interval_end), run=run)
+    except LoadError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 @task
