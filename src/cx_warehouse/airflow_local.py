@@ -33,6 +33,8 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "True")
     env.setdefault("AIRFLOW__LOGGING__COLORED_CONSOLE_LOG", "False")
     # The components read the same settings as this process (CX_* pass through as is).
+    # `airflow standalone` starts its components as `airflow ...` found on PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["CX_HOME"] = str(s.home)
     env["CX_CONFIG_DIR"] = str(s.config_dir)
     env["CX_LANDING"] = s.landing
