@@ -1,0 +1,77 @@
+"""The ingestion DAGs run through Airflow itself against the real warehouse."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from cx_warehouse.airflow_local import ensure_metadata_db, run_dags
+from cx_warehouse.generator import generate
+from cx_warehouse.settings import get_settings
+from cx_warehouse.sources import load_sources
+from cx_warehouse.warehouse import connect
+from tests.integration.test_ground_truth import check_against_truth
+
+pytestmark = pytest.mark.slow
+START, DAYS = date(2025, 11, 1), 20
+
+
+def fingerprint(url: str) -> dict[str, str]:
+    tables = [f'raw."{e.table}"' for s in load_sources().values() for e in s.entities]
+    tables += ["audit.load_audit", "audit.quarantine"]
+    with connect(url) as conn:
+        return {
+            t: conn.execute(f"select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) from {t} x")
+            .fetchone()[0]
+            for t in tables
+        }
+
+
+def test_ingestion_dags_land_everything_once(warehouse_url: str, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    os.environ["CX_LANDING"] = str(landing)
+    truth_path = tmp_path / "truth.json"
+    generate(landing, truth_path, customers=200, days=DAYS, start=START, seed=21)
+    settings = get_settings()
+    log = tmp_path / "airflow.log"
+    ensure_metadata_db(settings, log)
+    dag_ids = sorted(f"ingest_{n}" for n in load_sources())
+    logical = (START + timedelta(days=DAYS + 2)).isoformat() + "T00:00:00+00:00"
+
+    first = run_dags(dag_ids, logical, settings=settings, log_file=log)
+    assert [(r.dag_id, r.state) for r in first] == [(d, "success") for d in dag_ids], log.read_text()[-3000:]
+    check_against_truth(warehouse_url, json.loads(truth_path.read_text()))
+    with connect(warehouse_url) as conn:
+        intervals = conn.execute(
+            "select distinct run_id like 'manual__%%', data_interval_end::date from audit.load_audit").fetchall()
+    assert intervals == [(True, START + timedelta(days=DAYS + 1))]
+
+    # re-running the same interval changes nothing at all
+    before = fingerprint(warehouse_url)
+    again = run_dags(dag_ids, logical, settings=settings, log_file=log)
+    assert [r.state for r in again] == ["success"] * len(dag_ids)
+    assert fingerprint(warehouse_url) == before
+
+    # a corrupt delivery fails the task with the file and the cause, and loads nothing
+    bad_day = START + timedelta(days=DAYS + 2)
+    bad = landing / f"crm/orders/{bad_day}/orders_{bad_day:%Y%m%d}.csv.gz"
+    bad.parent.mkdir(parents=True)
+    good = next(landing.glob("crm/orders/*/orders_*.csv")).read_bytes()
+    bad.write_bytes(gzip.compress(good)[:-50])  # truncated in transit
+    log.write_text("")
+    (failed,) = run_dags(["ingest_crm"], (bad_day + timedelta(days=2)).isoformat(), settings=settings, log_file=log)
+    assert failed.state == "failed"
+    text = log.read_text()
+    assert f"crm/orders/{bad_day}/orders_{bad_day:%Y%m%d}.csv.gz: cannot read the file" in text
+    after = fingerprint(warehouse_url)
+    changed = {t for t in after if after[t] != before[t]}
+    assert changed == {"audit.load_audit"}
+    with connect(warehouse_url) as conn:
+        assert conn.execute(
+            "select status, file_path from audit.load_audit where started_at = "
+            "(select max(started_at) from audit.load_audit)").fetchone() == ("failed", str(bad.relative_to(landing)))
