@@ -97,7 +97,9 @@ def _generate(customers: int, days: int, start: str, seed: int, *, force: bool =
                        start=date.fromisoformat(start), seed=seed,
                        progress=lambda m: _say(f"      {m}"))
     marker.write_text(json.dumps(params))
-    _say(f"      done in {time.perf_counter() - t0:.1f}s: {summary}")
+    planted = ", ".join(f"{n} {k}" for k, n in sorted(summary.fault_counts.items()) if n)
+    _say(f"      {summary.files:,} files, {summary.rows:,} rows in {time.perf_counter() - t0:.1f}s; "
+         f"planted faults (ground truth in {_truth_path()}): {planted}")
     return True
 
 
@@ -132,7 +134,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def print_summary(truth: Path | None = None) -> bool:
+def print_summary(truth: Path | None = None, reasons_per_entity: int | None = None) -> bool:
     """Print what landed where; return False when something needs attention."""
     from cx_warehouse.reporting import warehouse_summary
 
@@ -150,8 +152,14 @@ def print_summary(truth: Path | None = None) -> bool:
             _say("    ^ DOES NOT BALANCE")
     if summ["quarantine_reasons"]:
         _say("\n  quarantined rows by reason (audit.quarantine):")
+        shown: dict[str, int] = {}
         for r in summ["quarantine_reasons"]:
-            _say(f"  {r['entity']:<26}{r['rows']:>6}  {r['reason']}")
+            n = shown[r["entity"]] = shown.get(r["entity"], 0) + 1
+            if reasons_per_entity is None or n <= reasons_per_entity:
+                _say(f"  {r['entity']:<26}{r['rows']:>6}  {r['reason']}")
+            elif n == reasons_per_entity + 1:
+                more = sum(1 for x in summ["quarantine_reasons"] if x["entity"] == r["entity"]) - reasons_per_entity
+                _say(f"  {r['entity']:<26}{'':>6}  ... {more} more reason(s): `make status` lists all")
     for f in summ["failed_files"]:
         ok = False
         _say(f"\n  FAILED FILE {f['error']}")
@@ -237,7 +245,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         failed += [d for d in dag_ids if d not in {r.dag_id for r in results}]
 
     _step(5, total, "What landed where")
-    ok = print_summary(_truth_path())
+    ok = print_summary(_truth_path(), reasons_per_entity=3)
     _say(f"\nDone in {time.perf_counter() - t_start:.0f}s.")
     if failed:
         _say(f"FAILED: {', '.join(failed)}. Look for 'ERROR' in {airflow_log}; fix, then run `make demo` "

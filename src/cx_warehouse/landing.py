@@ -10,9 +10,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, Iterator
+from typing import IO
 
 from cx_warehouse.sources import Entity
 

@@ -10,8 +10,9 @@ from cx_warehouse.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
 
-# A reason's value part (": 'abc'") is dropped so reasons group by kind and column.
-_REASON_KIND = r"regexp_replace(r, ': ''.*$', '')"
+# A reason's detail (": 'abc'", ": expected 10 fields, found 8") is dropped so reasons
+# group by kind and column.
+_REASON_KIND = r"regexp_replace(r, ': (''.*|expected \d+ fields, found \d+)$', '')"
 
 
 class AccountingError(RuntimeError):
