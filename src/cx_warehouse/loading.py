@@ -181,7 +181,8 @@ def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtextextended('cx_warehouse:ddl', 0))")
         conn.execute(AUDIT_DDL)
         for e in entities:
-            cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in e.columns]
+            cols: list[sql.Composable] = [
+                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in e.columns]
             if e.keep_payload:
                 cols.append(sql.SQL("payload jsonb"))
             cols += [
@@ -255,7 +256,7 @@ def _value_exprs(entity: Entity, file_columns: list[str] | None) -> list[str]:
     return exprs
 
 
-def _merge_sql(entity: Entity, file_columns: list[str] | None) -> psycopg.sql.Composed:
+def _merge_sql(entity: Entity, file_columns: list[str] | None) -> str:
     """The one statement that validates, quarantines and merges the staged rows."""
     from psycopg import sql
 
@@ -354,7 +355,7 @@ select (select count(*) from checked) as rows_read,
        (select count(*) from m where inserted) as rows_inserted,
        (select count(*) from m where not inserted) as rows_updated
 """
-    return sql.SQL(text)  # type: ignore[arg-type]
+    return text
 
 
 class _FastPathRejected(Exception):

@@ -79,7 +79,7 @@ def load_entity_files(source: str, entity: str, **context: Any) -> dict[str, Any
 
 
 @task
-def report_loads(source: str, summaries: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
+def report_loads(source: str, summaries: Any, **context: Any) -> dict[str, Any]:
     """Log what this run landed where, and prove the row accounting for its files."""
     from cx_warehouse.reporting import check_run_accounting
 
