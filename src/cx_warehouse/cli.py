@@ -335,7 +335,14 @@ def main(argv: list[str] | None = None) -> int:
     from cx_warehouse.sources import SourceConfigError
     from cx_warehouse.warehouse import WarehouseError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Pass-through commands hand every argument, --help included, to the wrapped tool.
+    passthrough = {"bench": "bench_args", "airflow": "airflow_args", "dbt": "dbt_args"}
+    if argv and argv[0] in passthrough:
+        args = build_parser().parse_args(argv[:1])
+        setattr(args, passthrough[argv[0]], argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (CliError, WarehouseError, SourceConfigError, LoadError) as exc:

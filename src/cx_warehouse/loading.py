@@ -24,6 +24,7 @@ and the cause, and leaves nothing behind but a ``failed`` audit row.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import time
@@ -35,7 +36,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cx_warehouse.landing import LandedFile, LandingZone
-from cx_warehouse.sources import LINEAGE_COLUMNS, Entity
+from cx_warehouse.sources import LINEAGE_COLUMNS, Column, Entity
 
 if TYPE_CHECKING:
     import psycopg
@@ -244,139 +245,169 @@ def _csv_header(first: bytes, entity: Entity, path: str) -> tuple[list[str], lis
     return names, extra
 
 
-def _value_exprs(entity: Entity, file_columns: list[str] | None) -> list[str]:
-    """SQL text expressions giving each declared column's raw text value (empty -> NULL)."""
-    exprs = []
-    for c in entity.columns:
-        if file_columns is not None:  # CSV: positional stage column
-            exprs.append(f"nullif(s.c{file_columns.index(c.name) + 1}, '')")
-        else:  # JSON lines: path into the parsed object
-            path = "{" + ",".join('"' + p.replace('"', "") + '"' for p in c.path) + "}"
-            exprs.append(f"nullif(s.j #>> '{path}', '')")
-    return exprs
+def _raw_value(entity: Entity, c: Column, file_columns: list[str] | None) -> str:
+    """SQL giving one declared column's raw text value from the stage row ``s`` (empty -> NULL)."""
+    if file_columns is not None:  # CSV: the positional stage column holding this header name
+        return f"nullif(s.c{file_columns.index(c.name) + 1}, '')"
+    path = "{" + ",".join('"' + p.replace('"', "") + '"' for p in c.path) + "}"
+    return f"nullif(s.j #>> '{path}', '')"
 
 
-def _merge_sql(entity: Entity, file_columns: list[str] | None) -> str:
-    """The one statement that validates, quarantines and merges the staged rows."""
+def _ident(name: str) -> str:
     from psycopg import sql
 
-    exprs = _value_exprs(entity, file_columns)
-    vcols = [f"v{i}" for i in range(len(entity.columns))]
-    checks = []
-    for v, c in zip(vcols, entity.columns, strict=True):
-        if c.required:
-            checks.append(f"case when {v} is null then 'missing required value: {c.name}' end")
-        if c.type != "text":
-            checks.append(
-                f"case when {v} is not null and not pg_input_is_valid({v}, '{c.type}') "
-                f"then 'invalid {c.type} in {c.name}: ' || quote_literal(left({v}, 40)) end")
-    if file_columns is None:
-        row_checks = ["case when x.j is null then 'malformed JSON' "
-                      "when jsonb_typeof(x.j) <> 'object' then 'JSON line is not an object' end"]
-        stage = ("(select _rec, coalesce(_line, _rec) as _line, line, "
-                 "case when pg_input_is_valid(line, 'jsonb') then line::jsonb end as j "
-                 "from stage where line is not null and btrim(line) <> '') s")
-        payload = "s.line"
-        line_expr = "c._line"
-        extra_ctes = ""
-    else:
-        row_checks = []
-        stage = "stage s"
-        payload = "json_object(%(header)s::text[], array[" + ", ".join(
-            f"s.c{i + 1}" for i in range(len(file_columns))) + "])::text"
-        # Records are numbered in file order; a record's physical line also counts the
-        # newlines inside quoted fields of the records before it (needed only when some
-        # record is quarantined, so this CTE is evaluated lazily).
-        allcols = "concat(" + ", ".join(f"s.c{i + 1}" for i in range(len(file_columns))) + ")"
-        extra_ctes = (
-            f", nl as materialized (select _rec, length(t) - length(replace(t, E'\\n', '')) as n "
-            f"from (select s._rec, {allcols} as t from stage s) x where strpos(t, E'\\n') > 0)")
-        line_expr = "coalesce(c._line, c._rec + 1 + (select coalesce(sum(nl.n), 0) from nl where nl._rec < c._rec))"
-    reasons = "array_remove(array[" + ", ".join(row_checks + checks or ["null::text"]) + "]::text[], null)"
-    if file_columns is None:
-        # A line that is not a JSON object has only that reason (its values are all null).
-        reasons = f"case when x.j is null or jsonb_typeof(x.j) <> 'object' then array[{row_checks[0]}] else {reasons} end"
+    return sql.Identifier(name).as_string(None)
 
+
+@dataclass(frozen=True)
+class _Statements:
+    """The set-based statements that turn the stage into quarantine rows and raw rows.
+
+    Each value is validated once (``pg_input_is_valid``) and cast once; reasons are built
+    only for the few failing rows, which are all that is materialised besides the stage.
+    """
+
+    bad: str
+    quarantine: str
+    src: str
+    insert_all: str
+    materialise_src: str
+    update: str | None
+    insert_new: str
+
+
+def _statements(entity: Entity, file_columns: list[str] | None, embedded_newlines: bool) -> _Statements:
+    raw = [_raw_value(entity, c, file_columns) for c in entity.columns]
+    vcols = [f"v{i}" for i in range(len(entity.columns))]
+    jsonl = file_columns is None
+    if jsonl:
+        # Fenced (offset 0) so each line is parsed as JSON once, not once per column.
+        stage_src = ("(select _rec, _line, line, case when pg_input_is_valid(line, 'jsonb') "
+                     "then line::jsonb end as j from stage "
+                     "where line is not null and btrim(line) <> '' offset 0) s")
+    else:
+        stage_src = "stage s"
+
+    # -- rows that fail: validity flags once per value, reasons only for failing rows ----
+    flags, conditions, reasons = [], [], []
+    for i, (v, c) in enumerate(zip(vcols, entity.columns, strict=True)):
+        if c.required:
+            conditions.append(f"{v} is not null")
+            reasons.append(f"case when {v} is null then 'missing required value: {c.name}' end")
+        if c.type != "text":
+            flags.append(f"pg_input_is_valid({v}, '{c.type}') as ok{i}")
+            conditions.append(f"coalesce(ok{i}, true)")
+            reasons.append(f"case when not ok{i} then 'invalid {c.type} in {c.name}: ' "
+                           f"|| quote_literal(left({v}, 40)) end")
+    reason_array = "array_remove(array[" + ", ".join(reasons or ["null::text"]) + "]::text[], null)"
+    ok = " and ".join(conditions) or "true"
+    if jsonl:
+        not_object = ("case when y.j is null then 'malformed JSON' "
+                      "when jsonb_typeof(y.j) <> 'object' then 'JSON line is not an object' end")
+        reason_array = (f"case when y.j is null or jsonb_typeof(y.j) <> 'object' then array[{not_object}] "
+                        f"else {reason_array} end")
+        ok = f"y.j is not null and jsonb_typeof(y.j) = 'object' and {ok}"
+    values = ", ".join(f"{e} as {v}" for e, v in zip(raw, vcols, strict=True))
+    if jsonl:
+        payload = "y.line"
+    else:
+        payload = "json_object(%(header)s::text[], array[" + ", ".join(
+            f"y.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"
+    bad = f"""
+create temp table bad on commit drop as
+select y._rec, y._line, {reason_array} as reasons, {payload} as raw_payload
+from (select x.*{''.join(', ' + f for f in flags)}
+      from (select s.*, {values} from {stage_src} offset 0) x
+      offset 0) y
+where not ({ok})"""
+
+    # -- quarantine: the failing rows with their file line and raw payload -----------------
+    if jsonl:
+        line_expr, prefix = "coalesce(b._line, b._rec)", ""
+    elif not embedded_newlines:
+        line_expr, prefix = "coalesce(b._line, b._rec + 1)", ""
+    else:
+        # A record's physical line also counts the newlines inside quoted fields before it.
+        allcols = "concat(" + ", ".join(f"s.c{i + 1}" for i in range(len(file_columns or []))) + ")"
+        prefix = (f"with nl as materialized (select _rec, length(t) - length(replace(t, E'\\n', '')) as n "
+                  f"from (select s._rec, {allcols} as t from stage s) x where strpos(t, E'\\n') > 0) ")
+        line_expr = ("coalesce(b._line, b._rec + 1 + "
+                     "(select coalesce(sum(nl.n), 0) from nl where nl._rec < b._rec))")
+    quarantine = f"""{prefix}
+insert into audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload)
+select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, b.reasons, b.raw_payload
+from bad b"""
+
+    # -- one version per key: latest updated_at, then last in file ------------------------
     casts = [
-        f"{v}::{c.type} as {sql.Identifier(c.name).as_string(None)}" if c.type != "text"
-        else f"{v} as {sql.Identifier(c.name).as_string(None)}"
-        for v, c in zip(vcols, entity.columns, strict=True)
+        f"{e}::{c.type} as {_ident(c.name)}" if c.type != "text" else f"{e} as {_ident(c.name)}"
+        for e, c in zip(raw, entity.columns, strict=True)
     ]
     if entity.keep_payload:
-        casts.append("j as payload")
-    target_cols = list(entity.column_names) + (["payload"] if entity.keep_payload else []) + list(LINEAGE_COLUMNS)
-    ident = lambda n: sql.Identifier(n).as_string(None)  # noqa: E731
-    pk = ", ".join(ident(k) for k in entity.primary_key)
-    order = pk
+        casts.append("s.j as payload")
+    # Byte order ("C") sorts far faster than the locale and de-duplicates identically.
+    keys = [f"{_ident(k)} collate \"C\"" if entity.column(k).type == "text" else _ident(k)
+            for k in entity.primary_key]
+    order = ", ".join(keys)
     if entity.updated_at:
-        order += f", {ident(entity.updated_at)} desc"
-    order += ", _rec desc"
-    table = f"raw.{ident(entity.table)}"
-    if entity.updated_at:
-        updates = ", ".join(
-            f"{ident(n)} = excluded.{ident(n)}" for n in target_cols if n not in entity.primary_key)
-        conflict = (f"on conflict ({pk}) do update set {updates} "
-                    f"where {table}.{ident(entity.updated_at)} < excluded.{ident(entity.updated_at)}")
-    else:
-        conflict = f"on conflict ({pk}) do nothing"
+        order += f", {_ident(entity.updated_at)} desc"
+    src = f"""
+select distinct on ({", ".join(keys)}) *
+from (select s._rec, {", ".join(casts)}
+      from {stage_src}
+      where not exists (select 1 from bad b where b._rec = s._rec)) t
+order by {order}, _rec desc"""
 
-    select_values = ", ".join(f"{e} as {v}" for e, v in zip(exprs, vcols, strict=True))
-    j_col = ", s.j" if file_columns is None else ""
-    text = f"""
-with checked as materialized (
-    select x.*, {reasons} as reasons
-    from (select s._rec, s._line{j_col}, {select_values} from {stage}) x
-){extra_ctes},
-bad as materialized (
-    select c._rec, c._line, c.reasons from checked c where cardinality(c.reasons) > 0
-),
-q as (
-    insert into audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload)
-    select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, c.reasons, {payload}
-    from bad c join stage s on s._rec = c._rec
-    returning 1
-),
-src as (
-    select distinct on ({pk}) _rec, {", ".join(casts)}
-    from checked
-    where cardinality(reasons) = 0
-    order by {order}
-),
-m as (
-    insert into {table} ({", ".join(ident(n) for n in target_cols)})
-    select {", ".join(ident(n) for n in target_cols if n not in LINEAGE_COLUMNS)},
-           %(file_path)s, %(load_id)s, now()
-    from src
-    {conflict}
-    returning (xmax = 0) as inserted
-)
-select (select count(*) from checked) as rows_read,
-       (select count(*) from q) as rows_quarantined,
-       (select count(*) from m where inserted) as rows_inserted,
-       (select count(*) from m where not inserted) as rows_updated
-"""
-    return text
+    # -- write: plain insert into an empty table; else update newer versions, insert new keys
+    table = f"raw.{_ident(entity.table)}"
+    data_cols = list(entity.column_names) + (["payload"] if entity.keep_payload else [])
+    target = ", ".join(_ident(n) for n in data_cols + list(LINEAGE_COLUMNS))
+    selected = ", ".join(f"src.{_ident(n)}" for n in data_cols) + ", %(file_path)s, %(load_id)s, now()"
+    same_key = " and ".join(f"t.{_ident(k)} = src.{_ident(k)}" for k in entity.primary_key)
+    update = None
+    if entity.updated_at:
+        sets = ", ".join(f"{_ident(n)} = src.{_ident(n)}" for n in data_cols if n not in entity.primary_key)
+        update = (f"update {table} t set {sets}, _source_file = %(file_path)s, _load_id = %(load_id)s, "
+                  f"_loaded_at = now() from src where {same_key} "
+                  f"and t.{_ident(entity.updated_at)} < src.{_ident(entity.updated_at)}")
+    return _Statements(
+        bad=bad,
+        quarantine=quarantine,
+        src=src,
+        insert_all=f"insert into {table} ({target}) select {selected} from ({src}) src",
+        materialise_src=f"create temp table src on commit drop as {src}",
+        update=update,
+        insert_new=(f"insert into {table} ({target}) select {selected} from src "
+                    f"where not exists (select 1 from {table} t where {same_key})"),
+    )
 
 
 class _FastPathRejected(Exception):
     """COPY could not parse the file as declared: fall back to parsing row by row."""
 
 
-def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity: Entity,
-               ncols: int | None, skip_header: bool) -> None:
-    """Stream the file into the stage table with COPY (no Python per row)."""
+def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
+               ncols: int | None, skip_header: bool) -> tuple[int, str | None]:
+    """Stream the file into the stage table with COPY (no Python per row).
+
+    Returns the number of data lines (for line numbers) and, for an uncompressed file,
+    its SHA-256, hashed on the way so the file is read once.
+    """
     if ncols is None:
         copy = ("copy stage (line) from stdin with (format csv, delimiter E'\\x01', "
                 "quote E'\\x02', encoding 'UTF8')")
     else:
         cols = ", ".join(f"c{i + 1}" for i in range(ncols))
         copy = f"copy stage ({cols}) from stdin with (format csv, encoding 'UTF8')"
+    digest = None if f.compressed else hashlib.sha256()
     lines = 0
     tail = b"\n"
     header_done = not skip_header
     last = b""
     with cur.copy(copy) as cp:
         for chunk in landing.chunks(f):
+            if digest is not None:
+                digest.update(chunk)
             if not header_done:
                 nl = chunk.find(b"\n")
                 if nl < 0:
@@ -392,12 +423,13 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity:
             if chunk:
                 last = chunk[-1:]
             cp.write(chunk)
+    if last and last != b"\n":
+        lines += 1
     if ncols is None:
-        if last and last != b"\n":
-            lines += 1
         staged = cur.execute("select count(*) from stage").fetchone()[0]  # type: ignore[index]
         if staged != lines:
             raise _FastPathRejected(f"COPY saw {staged} lines, the file has {lines}")
+    return lines, digest.hexdigest() if digest is not None else None
 
 
 def _read_all(landing: LandingZone, f: LandedFile) -> bytes:
@@ -405,10 +437,12 @@ def _read_all(landing: LandingZone, f: LandedFile) -> bytes:
         return fh.read()
 
 
-def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity: Entity,
-               ncols: int | None) -> list[tuple[int, str, str]]:
-    """Parse row by row; stage the good rows, return (line, reason, payload) for the rest."""
+def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
+               ncols: int | None) -> tuple[list[tuple[int, str, str]], str]:
+    """Parse row by row; stage the good rows; return (line, reason, payload) for the rest
+    and the SHA-256 of the bytes as read."""
     data = _read_all(landing, f)
+    digest = hashlib.sha256(data).hexdigest()
     rejects: list[tuple[int, str, str]] = []
     good = 0
     undecodable = 0
@@ -442,7 +476,7 @@ def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity:
         try:
             next(reader)  # header, already checked
         except StopIteration:
-            return rejects
+            return rejects, digest
         cols = ", ".join(f"c{i + 1}" for i in range(ncols))
         with cur.copy(f"copy stage ({cols}, _line) from stdin") as cp:
             start = reader.line_num + 1
@@ -477,7 +511,11 @@ def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile, entity:
         raise LoadError(
             f"{f.path}: the file is not UTF-8 text ({undecodable} of {total} records have invalid "
             f"bytes, the first at line {first}); re-export it as UTF-8")
-    return rejects
+    return rejects, digest
+
+
+class _AlreadyLoaded(Exception):
+    """Another run loaded these exact bytes while this one was reading them."""
 
 
 def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
@@ -490,58 +528,85 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
     timings: dict[str, int] = {}
     load_id = str(uuid.uuid4())
     result = FileResult(file_path=f.path, status="loaded", load_id=load_id)
-    sha = landing.sha256(f)
-    base = {"source": entity.source, "entity": entity.name, "file_path": f.path, "load_id": load_id}
+    # A compressed file is hashed up front; a plain one while it streams into COPY.
+    sha: str | None = landing.sha256(f) if f.compressed else None
+    params: dict[str, Any] = {"source": entity.source, "entity": entity.name, "file_path": f.path,
+                              "load_id": load_id}
+
+    def seen_before(digest: str) -> bool:
+        """True when these bytes are already loaded from this path; notes a copy elsewhere."""
+        rows = conn.execute(
+            "select file_path from audit.load_audit where source = %s and entity = %s "
+            "and file_sha256 = %s and status = 'loaded' order by file_path <> %s, started_at",
+            (entity.source, entity.name, digest, f.path)).fetchall()
+        if rows and rows[0][0] == f.path:
+            return True
+        result.duplicate_of = rows[0][0] if rows else None
+        return False
+
     try:
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"cx_load:{entity.table}",))
-            if conn.execute(
-                "select 1 from audit.load_audit where source = %s and entity = %s and file_path = %s "
-                "and file_sha256 = %s and status = 'loaded'",
-                (entity.source, entity.name, f.path, sha)).fetchone():
-                result.status = "skipped"
-                return result
-            dup = conn.execute(
-                "select file_path from audit.load_audit where source = %s and entity = %s "
-                "and file_sha256 = %s and status = 'loaded' and file_path <> %s order by started_at limit 1",
-                (entity.source, entity.name, sha, f.path)).fetchone()
-            result.duplicate_of = dup[0] if dup else None
+            if sha is not None and seen_before(sha):
+                raise _AlreadyLoaded
 
             file_columns: list[str] | None = None
             if entity.format == "csv":
                 with landing.open(f) as fh:
                     first = fh.readline(1 << 20)
                 file_columns, result.extra_columns = _csv_header(first, entity, f.path)
+                params["header"] = file_columns
                 cols = ", ".join(f"c{i + 1} text" for i in range(len(file_columns)))
             else:
                 cols = "line text"
-            conn.execute("drop table if exists pg_temp.stage")
+            for temp in ("stage", "bad", "src"):
+                conn.execute(f"drop table if exists pg_temp.{temp}")
             conn.execute(f"create temp table stage ({cols}, _line bigint, "
                          "_rec bigint generated always as identity) on commit drop")
             ncols = len(file_columns) if file_columns is not None else None
             rejects: list[tuple[int, str, str]] = []
+            data_lines = -1
             with conn.cursor() as cur:
                 try:
                     with conn.transaction():
-                        _copy_fast(cur, landing, f, entity, ncols, skip_header=file_columns is not None)
+                        data_lines, streamed = _copy_fast(cur, landing, f, ncols, skip_header=ncols is not None)
                     result.parse_mode = "copy"
                 except (_FastPathRejected, psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
                     if isinstance(exc, psycopg.Error) and type(exc).__name__ not in _ROW_LEVEL_COPY_ERRORS:
                         raise
                     conn.execute("truncate stage")
                     conn.execute("alter table stage alter column _rec restart")
-                    rejects = _copy_rows(cur, landing, f, entity, ncols)
+                    rejects, read_sha = _copy_rows(cur, landing, f, ncols)
+                    streamed = None if f.compressed else read_sha
                     result.parse_mode = "row-by-row"
+            if sha is None:
+                sha = streamed
+                if sha is not None and seen_before(sha):
+                    raise _AlreadyLoaded
+            staged = conn.execute(
+                "select count(*) from stage where line is not null and btrim(line) <> ''" if ncols is None
+                else "select count(*) from stage").fetchone()[0]  # type: ignore[index]
             timings["stage"] = int((time.perf_counter() - t0) * 1000)
 
-            params: dict[str, Any] = dict(base)
-            if file_columns is not None:
-                params["header"] = file_columns
             t1 = time.perf_counter()
-            row = conn.execute(_merge_sql(entity, file_columns), params).fetchone()
-            assert row is not None
-            timings["merge"] = int((time.perf_counter() - t1) * 1000)
-            staged_read, staged_quarantined, inserted, updated = (int(x) for x in row)
+            st = _statements(entity, file_columns, embedded_newlines=data_lines != staged)
+            conn.execute(st.bad, params)
+            conn.execute("analyze bad")
+            quarantined = conn.execute(st.quarantine, params).rowcount
+            timings["validate"] = int((time.perf_counter() - t1) * 1000)
+
+            t2 = time.perf_counter()
+            inserted = updated = 0
+            empty = conn.execute(f"select not exists (select 1 from {entity.qualified_table})").fetchone()[0]  # type: ignore[index]
+            if empty:
+                inserted = conn.execute(st.insert_all, params).rowcount
+            else:
+                conn.execute(st.materialise_src, params)
+                if st.update is not None:
+                    updated = conn.execute(st.update, params).rowcount
+                inserted = conn.execute(st.insert_new, params).rowcount
+            timings["merge"] = int((time.perf_counter() - t2) * 1000)
+
             if rejects:
                 with conn.cursor() as cur, cur.copy(
                     "copy audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload) "
@@ -549,27 +614,30 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                     for line, reason, payload in rejects:
                         cp.write_row((load_id, entity.source, entity.name, f.path, line, [reason],
                                       payload.replace("\x00", "\\x00")))
-            result.rows_read = staged_read + len(rejects)
-            result.rows_quarantined = staged_quarantined + len(rejects)
+            result.rows_read = staged + len(rejects)
+            result.rows_quarantined = quarantined + len(rejects)
             result.rows_inserted = inserted
             result.rows_updated = updated
             result.rows_loaded = inserted + updated
             result.rows_duplicate = result.rows_read - result.rows_loaded - result.rows_quarantined
             result.duration_ms = int((time.perf_counter() - t0) * 1000)
-            _write_audit(conn, entity, f, sha, result, run, started, timings)
+            _write_audit(conn, entity, f, sha or "", result, run, started, timings)
+    except _AlreadyLoaded:
+        result.status = "skipped"
+        return result
     except LoadError as exc:
-        return _record_failure(conn, entity, f, sha, result, run, started, str(exc))
+        return _record_failure(conn, landing, entity, f, sha, result, run, started, str(exc))
     except (OSError, EOFError, zlib.error) as exc:
-        return _record_failure(conn, entity, f, sha, result, run, started,
+        return _record_failure(conn, landing, entity, f, sha, result, run, started,
                                f"{f.path}: cannot read the file ({type(exc).__name__}: {exc}); "
                                "it may be truncated or not the format its name says")
     except psycopg.errors.DataError as exc:
-        return _record_failure(conn, entity, f, sha, result, run, started,
+        return _record_failure(conn, landing, entity, f, sha, result, run, started,
                                f"{f.path}: the database rejected the data: {str(exc).splitlines()[0]}")
     return result
 
 
-def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str, r: FileResult,
+def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str | None, r: FileResult,
                  run: RunContext, started: datetime, timings: dict[str, int] | None, error: str | None = None) -> None:
     from psycopg.types.json import Jsonb
 
@@ -587,9 +655,15 @@ def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: s
          Jsonb(timings) if timings is not None else None, error))
 
 
-def _record_failure(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str, r: FileResult,
-                    run: RunContext, started: datetime, message: str) -> FileResult:
+def _record_failure(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
+                    sha: str | None, r: FileResult, run: RunContext, started: datetime,
+                    message: str) -> FileResult:
     """The file's transaction is rolled back; keep a trace of the attempt and why it failed."""
+    if sha is None:
+        try:
+            sha = landing.sha256(f)
+        except OSError:
+            sha = None
     failed = FileResult(file_path=f.path, status="failed", load_id=str(uuid.uuid4()), error=message,
                         extra_columns=r.extra_columns)
     with conn.transaction():
@@ -618,6 +692,9 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
     with connect(url, autocommit=True) as conn:
         conn.execute("set work_mem = '256MB'")
         conn.execute("set maintenance_work_mem = '256MB'")
+        # A commit lost in a crash takes its file's audit row with it, so the next run
+        # simply loads that file again: no need to wait for each of thousands of fsyncs.
+        conn.execute("set synchronous_commit = off")
         loaded = {
             (p, s) for p, s in conn.execute(
                 "select file_path, file_sha256 from audit.load_audit "
