@@ -50,6 +50,8 @@ _ROW_LEVEL_COPY_ERRORS = (
     "UntranslatableCharacter",
     "InvalidTextRepresentation",
 )
+_ANALYZE_ABOVE = 50_000
+"""Staged rows above which the planner is given statistics (too costly for small files)."""
 _UNREADABLE_SHARE = 0.5
 """Above this share of undecodable records a file is called not UTF-8, not quarantined."""
 
@@ -559,8 +561,6 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                 cols = ", ".join(f"c{i + 1} text" for i in range(len(file_columns)))
             else:
                 cols = "line text"
-            for temp in ("stage", "bad", "src"):
-                conn.execute(f"drop table if exists pg_temp.{temp}")
             conn.execute(f"create temp table stage ({cols}, _line bigint, "
                          "_rec bigint generated always as identity) on commit drop")
             ncols = len(file_columns) if file_columns is not None else None
@@ -591,7 +591,10 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
             t1 = time.perf_counter()
             st = _statements(entity, file_columns, embedded_newlines=data_lines != staged)
             conn.execute(st.bad, params)
-            conn.execute("analyze bad")
+            if staged > _ANALYZE_ABOVE:
+                # Temp tables have no statistics: tell the planner how few rows failed so
+                # it hashes them instead of sorting the whole stage.
+                conn.execute("analyze bad")
             quarantined = conn.execute(st.quarantine, params).rowcount
             timings["validate"] = int((time.perf_counter() - t1) * 1000)
 
