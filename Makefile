@@ -16,7 +16,8 @@ setup:  ## install uv and the locked environment into .venv (done by every targe
 demo: setup  ## generate demo data, start the embedded warehouse, run the ingestion DAGs, print what landed
 	@$(CXW) demo
 
-test: setup  ## run the whole test suite (real Postgres, real Airflow)
+test:  ## run the whole test suite (real Postgres, real Airflow, dbt, dlt)
+	@scripts/setup.sh bench
 	@$(VENV_BIN)/pytest
 
 bench: ## loader vs bare COPY vs dlt at 2M rows, and DAG parse times; writes .cx/bench/results.json
