@@ -75,18 +75,22 @@ class DagRunResult:
 
 
 def run_dags(dag_ids: list[str], logical_date: str, *, settings: Settings | None = None,
-             log_file: Path | None = None, on_result=None) -> list[DagRunResult]:  # type: ignore[no-untyped-def]
+             log_file: Path | None = None, on_result=None,  # type: ignore[no-untyped-def]
+             on_progress=None) -> list[DagRunResult]:
     """Run each DAG once for ``logical_date`` through Airflow (``dags test``), in one process.
 
-    Airflow's own log goes to ``log_file``; each DAG's final state comes back as a result.
+    Airflow's own log goes to ``log_file``; each DAG's final state comes back as a result,
+    and each entity's load summary line is passed to ``on_progress`` as it happens.
     """
+    from cx_warehouse.pipeline import PROGRESS_MARK
+
     s = settings or get_settings()
     cmd = [sys.executable, "-m", "cx_warehouse.airflow_local", logical_date, *dag_ids]
     results: list[DagRunResult] = []
     log = open(log_file, "a", encoding="utf-8") if log_file else None
     try:
         proc = subprocess.Popen(cmd, env=airflow_env(s), stdout=subprocess.PIPE,
-                                stderr=log or subprocess.DEVNULL, text=True, encoding="utf-8")
+                                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(_RESULT_MARK):
@@ -94,8 +98,11 @@ def run_dags(dag_ids: list[str], logical_date: str, *, settings: Settings | None
                 results.append(r)
                 if on_result:
                     on_result(r)
-            elif log:
-                log.write(line)
+            else:
+                if on_progress and PROGRESS_MARK in line:
+                    on_progress(line.split(PROGRESS_MARK, 1)[1].split(" [cx_warehouse")[0].strip())
+                if log:
+                    log.write(line)
         proc.wait()
     finally:
         if log:

@@ -239,7 +239,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def on_result(r: Any) -> None:
         _say(f"      {r.dag_id:<16} {r.state:<8} {r.seconds:>6.1f}s")
 
-    results = run_dags(dag_ids, logical, settings=s, log_file=airflow_log, on_result=on_result)
+    results = run_dags(dag_ids, logical, settings=s, log_file=airflow_log, on_result=on_result,
+                       on_progress=lambda line: _say(f"        {line}"))
     failed = [r.dag_id for r in results if r.state != "success"]
     if len(results) != len(dag_ids):
         failed += [d for d in dag_ids if d not in {r.dag_id for r in results}]

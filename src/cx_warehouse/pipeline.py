@@ -27,6 +27,9 @@ from cx_warehouse.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
 
+PROGRESS_MARK = "[cx-load]"
+"""Prefix of the one log line per entity load, which ``make demo`` echoes as progress."""
+
 
 def prepare_warehouse(source_names: list[str] | None = None) -> list[str]:
     """Create the audit tables and the raw tables of the given sources (all by default)."""
@@ -53,7 +56,9 @@ def load_source_entity(source: str, entity: str, *, until: date | None = None,
         ent, url=warehouse_url(settings), landing=LandingZone(settings.landing),
         until=until, run=run, progress=progress)
     summary = result_dict(result)
-    log.info("%s.%s: %s", source, entity, {k: v for k, v in summary.items() if k != "failures"})
+    log.info("%s %s.%s: %s new file(s), %s row(s) loaded, %s quarantined, %s duplicate; %s already loaded",
+             PROGRESS_MARK, source, entity, summary["files_loaded"], summary["rows_loaded"],
+             summary["rows_quarantined"], summary["rows_duplicate"], summary["files_skipped"])
     if raise_on_failure and result.failed:
         lines = "\n".join(f"  - {f.error}" for f in result.failed)
         raise LoadError(f"{len(result.failed)} file(s) of {source}.{entity} could not be loaded:\n{lines}")
