@@ -1,0 +1,26 @@
+{#- Identifier normalisation, defined once: staging applies it, identity resolution joins on it. -#}
+
+{#- E-mail: trimmed and lower-cased; empty becomes null. -#}
+{% macro normalize_email(column) -%}
+    nullif(lower(btrim({{ column }})), '')
+{%- endmacro %}
+
+{#- Phone: digits only (+86 190 7154 3100 -> 8619071543100); empty becomes null. -#}
+{% macro normalize_phone(column) -%}
+    nullif(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '')
+{%- endmacro %}
+
+{#- Social handle: trimmed, without a leading @, lower-cased (CJK is unchanged). -#}
+{% macro normalize_handle(column) -%}
+    nullif(lower(ltrim(btrim({{ column }}), '@')), '')
+{%- endmacro %}
+
+{#- Plain text identifiers from exports: trimmed, empty becomes null. -#}
+{% macro clean_text(column) -%}
+    nullif(btrim({{ column }}), '')
+{%- endmacro %}
+
+{#- The business calendar day of a timestamp. -#}
+{% macro business_date(column) -%}
+    ({{ column }} at time zone '{{ var("business_timezone") }}')::date
+{%- endmacro %}
