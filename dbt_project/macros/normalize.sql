@@ -20,7 +20,7 @@
     nullif(btrim({{ column }}), '')
 {%- endmacro %}
 
-{#- The business calendar day of a timestamp. -#}
+{#- The business calendar day of a timestamp (time zone from config/business.yml). -#}
 {% macro business_date(column) -%}
-    ({{ column }} at time zone '{{ var("business_timezone") }}')::date
+    ({{ column }} at time zone '{{ business("timezone") }}')::date
 {%- endmacro %}

@@ -2,7 +2,8 @@
 
 ``dbt_project/profiles.yml`` holds no credentials: it reads ``CX_DB_*`` environment
 variables, which this module derives from :func:`cx_warehouse.warehouse.warehouse_url`
-whenever the project runs dbt (``cxw dbt ...``, the transform DAG).
+whenever the project runs dbt (``cxw dbt ...``, the transform DAG). The business rules of
+``config/business.yml`` travel the same way, as ``CX_BUSINESS_CONFIG``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from cx_warehouse.business import as_env
 from cx_warehouse.settings import PROJECT_DIR
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
@@ -33,6 +35,7 @@ def dbt_env(url: str) -> dict[str, str]:
         DBT_PROFILES_DIR=str(DBT_DIR),
         DBT_PROJECT_DIR=str(DBT_DIR),
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        CX_BUSINESS_CONFIG=as_env(),
     )
     return env
 

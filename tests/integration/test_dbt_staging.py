@@ -86,6 +86,20 @@ def test_email_case_and_spacing_faults_match_crm_after_normalising(built) -> Non
         assert matches_crm, (response_id, raw_email)     # and normalising undoes it
 
 
+def test_business_dates_use_the_configured_time_zone(built) -> None:  # type: ignore[no-untyped-def]
+    from cx_warehouse.business import load_business
+
+    url, _, _, _ = built
+    tz = load_business().timezone
+    with connect(url) as conn:
+        wrong, shifted = conn.execute(
+            "select count(*) filter (where order_date <> (ordered_at at time zone %s)::date), "
+            "count(*) filter (where order_date <> (ordered_at at time zone 'UTC')::date) "
+            "from staging.stg_crm__orders", (tz,)).fetchone()
+    assert wrong == 0
+    assert shifted > 0  # some orders fall on another day in UTC: the zone really applies
+
+
 def test_phones_and_handles_are_normalised(built) -> None:  # type: ignore[no-untyped-def]
     url, _, _, _ = built
     with connect(url) as conn:

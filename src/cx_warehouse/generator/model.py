@@ -30,6 +30,7 @@ version) and faults in the files are the writers' job.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import random
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from cx_warehouse.business import BusinessRules, load_business
 from cx_warehouse.generator import season, text
 from cx_warehouse.generator.faults import FaultRates, email_variant
 
@@ -58,13 +60,7 @@ SATISFACTION = {
     "loyal": 1.1, "regular": 0.35, "declining": 0.3, "churning": 0.2, "one_time": 0.0,
     "prospect": 0.3, "won_back": 0.2,
 }
-TIER_THRESHOLDS = {"bronze": 0.0, "silver": 1_000.0, "gold": 3_000.0, "platinum": 8_000.0}
-"""Trailing 12-month spend (CNY) needed for each tier."""
 TIER_MULTIPLIER = {"bronze": 1.0, "silver": 1.2, "gold": 1.5, "platinum": 2.0}
-FIRST_RESPONSE_TARGET_H = {"critical": 1, "high": 4, "medium": 12, "low": 24}
-RESOLUTION_TARGET_H = {"critical": 24, "high": 72, "medium": 120, "low": 240}
-"""Service-level targets the simulated service team works against (some tickets breach)."""
-POINTS_VALIDITY_DAYS = 180
 WIN_BACK_AFTER_DAYS = 90
 WIN_BACK_COOLDOWN_DAYS = 180
 SHOCK_HALF_LIFE_DAYS = 30.0
@@ -785,7 +781,7 @@ class World:
         else:
             t.late_days = self._late(rng, ts)
         peak = 0 <= self.day_of(ts) < self.days and self.demand[self.day_of(ts)] > season.PEAK_DEMAND
-        fr_target = FIRST_RESPONSE_TARGET_H[severity]
+        fr_target = _rules().first_response_target_hours[severity]
         fr_h = fr_target * math.exp(rng.gauss(math.log(0.35), 0.9)) * (1.6 if peak else 1.0) * \
             (1.4 if channel == "email" else 1.0)
         fr_ts = ts + max(60, int(fr_h * HOUR))
@@ -796,7 +792,7 @@ class World:
             c.shocks.append((fr_ts, -0.6))
         if rng.random() < 0.04:
             return  # still open: no resolution in sight
-        res_target = RESOLUTION_TARGET_H[severity]
+        res_target = _rules().resolution_target_hours[severity]
         res_h = res_target * math.exp(rng.gauss(math.log(0.4), 0.9)) * (1.3 if peak else 1.0)
         res_ts = fr_ts + max(600, int(res_h * HOUR))
         breach_res = (res_ts - ts) > res_target * HOUR
@@ -927,7 +923,7 @@ class World:
         quarter = self.dates[d].month in (1, 4, 7, 10)
         if order_(target) > order_(m.tier):
             reason = "spend_upgrade"
-        elif quarter and order_(target) < order_(m.tier) and spend < 0.65 * TIER_THRESHOLDS[m.tier]:
+        elif quarter and order_(target) < order_(m.tier) and spend < 0.65 * _rules().tier_threshold(m.tier):
             reason = "quarterly_review_downgrade"
         else:
             return
@@ -978,7 +974,7 @@ class World:
                 pts, reason = (100 if kind == "birthday" else 20), "activity"
             if pts <= 0:
                 continue
-            expires = ts + POINTS_VALIDITY_DAYS * DAY
+            expires = ts + _rules().points_validity_days * DAY
             lots.append([expires, pts])
             lots.sort(key=lambda lot: lot[0])
             balance += pts
@@ -1395,11 +1391,14 @@ def _profile_at(c: Customer, ts: int) -> dict[str, Any]:
 
 
 def _tier_for(spend: float) -> str:
-    tier = "bronze"
-    for name in text.TIERS:
-        if spend >= TIER_THRESHOLDS[name]:
-            tier = name
-    return tier
+    return _rules().tier_for(spend)
+
+
+@functools.cache
+def _rules() -> BusinessRules:
+    """Service targets, tier thresholds and points validity from config/business.yml, the
+    same rules the marts measure against (read on first use, not at import)."""
+    return load_business()
 
 
 def _tier_at(m: Membership, ts: int) -> str:
