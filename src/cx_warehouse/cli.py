@@ -231,13 +231,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # A run whose data interval ends after the last delivery day (and the re-deliveries of
     # it the day after) picks up every file.
     logical = f"{(last_day + timedelta(days=3)).isoformat()}T00:00:00+00:00"
-    dag_ids = [f"ingest_{n}" for n in sorted(load_sources())]
-    _step(4, total, f"Running the ingestion DAGs through Airflow for {logical[:10]} "
-                    f"(log: {airflow_log})")
-    _say(f"      {', '.join(dag_ids)}: the first run loads the whole history, later runs only new files")
+    dag_ids = [f"ingest_{n}" for n in sorted(load_sources())] + ["transform_warehouse"]
+    _step(4, total, f"Running the DAGs through Airflow for {logical[:10]} (log: {airflow_log})")
+    _say(f"      {', '.join(dag_ids[:-1])}: the first run loads the whole history, later runs only "
+         "new files; then transform_warehouse builds the dbt project")
 
     def on_result(r: Any) -> None:
-        _say(f"      {r.dag_id:<16} {r.state:<8} {r.seconds:>6.1f}s")
+        _say(f"      {r.dag_id:<20} {r.state:<8} {r.seconds:>6.1f}s")
 
     results = run_dags(dag_ids, logical, settings=s, log_file=airflow_log, on_result=on_result,
                        on_progress=lambda line: _say(f"        {line}"))

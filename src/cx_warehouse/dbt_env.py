@@ -15,9 +15,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from cx_warehouse.business import as_env
-from cx_warehouse.settings import PROJECT_DIR
+from cx_warehouse.settings import PROJECT_DIR, get_settings
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
+
+
+def dbt_target_dir() -> Path:
+    """dbt's artefacts (manifest, run_results) live under CX_HOME, so dbt_project/ may be
+    read-only (docker-compose mounts it so)."""
+    return get_settings().home / "dbt" / "target"
 
 
 def dbt_env(url: str) -> dict[str, str]:
@@ -34,6 +40,8 @@ def dbt_env(url: str) -> dict[str, str]:
         CX_DB_NAME=(parts.path or "/").lstrip("/") or "postgres",
         DBT_PROFILES_DIR=str(DBT_DIR),
         DBT_PROJECT_DIR=str(DBT_DIR),
+        DBT_TARGET_PATH=str(dbt_target_dir()),
+        DBT_LOG_PATH=str(dbt_target_dir().parent / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
         CX_BUSINESS_CONFIG=as_env(),
     )

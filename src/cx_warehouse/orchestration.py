@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, dag, task
 
-from cx_warehouse.sources import Entity, get_source
+from cx_warehouse.sources import Entity, get_source, load_sources
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,49 @@ def report_loads(source: str, summaries: Any, **context: Any) -> dict[str, Any]:
     from cx_warehouse.reporting import check_run_accounting
 
     return check_run_accounting(source, str(context.get("run_id") or "manual"), summaries)
+
+
+@task
+def dbt_build_layer(select: str) -> dict[str, Any]:
+    """Build and test one dbt layer; a failed model or test fails the task, naming it."""
+    from cx_warehouse.transform import dbt_build
+
+    return dbt_build(select)
+
+
+TRANSFORM_LAYERS = ("staging",)
+"""dbt layers built in order, one task each (intermediate and marts follow them here)."""
+
+
+def build_transform_dag() -> DAG:
+    """The dbt project as one DAG, run whenever every raw table has been refreshed."""
+    raw_assets = [raw_asset(e) for s in load_sources().values() for e in s.entities]
+
+    @dag(
+        dag_id="transform_warehouse",
+        schedule=raw_assets,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["transform", "dbt"],
+        doc_md=(
+            "### Transform the warehouse\n\nRuns after every raw table has been refreshed by the "
+            "ingestion DAGs (its schedule is their Assets). One task per dbt layer "
+            f"({', '.join(TRANSFORM_LAYERS)}): `dbt build` models and their tests, so a failing "
+            "test stops the layers after it. Retry a failed layer from here; dbt's log is in the "
+            "task log and its artefacts in `<CX_HOME>/dbt/target`."
+        ),
+    )
+    def transform() -> None:
+        previous = None
+        for layer in TRANSFORM_LAYERS:
+            built = dbt_build_layer.override(task_id=f"dbt_build_{layer}")(layer)
+            if previous is not None:
+                previous >> built
+            previous = built
+
+    return transform()
 
 
 def build_ingest_dag(source_name: str) -> DAG:

@@ -92,3 +92,14 @@ def test_parsing_does_no_database_or_heavy_imports(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY []" in out.stdout
     assert not (tmp_path / "nonexistent").exists()
+
+
+def test_transform_dag_runs_on_every_raw_asset_with_retries(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["transform_warehouse"]
+    raw = {e.qualified_table for s in load_sources().values() for e in s.entities}
+    condition = dag.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAll"  # waits for every raw table, not any one
+    assert {a.name for a in condition.objects} == raw
+    assert [t.task_id for t in dag.topological_sort()][0] == "dbt_build_staging"
+    for task in dag.tasks:
+        assert task.retries >= 1 and task.owner != "airflow" and task.execution_timeout is not None

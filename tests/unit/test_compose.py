@@ -558,3 +558,9 @@ def test_required_secrets_have_no_default(services: dict[str, Any]) -> None:
 )
 def test_secret_check_tells_literal_from_referenced(environment: dict[str, str], flagged: list[str]) -> None:
     assert secret_findings(environment) == flagged
+
+
+def test_dbt_project_is_mounted_where_the_package_looks_for_it(airflow_services: dict[str, Any]) -> None:
+    """The transform DAG runs dbt on <project>/dbt_project: it must be there in every container."""
+    for name, svc in airflow_services.items():
+        assert bind_mounts(svc).get("/opt/cx/dbt_project") == REPO / "dbt_project", name
