@@ -5,9 +5,11 @@
     nullif(lower(btrim({{ column }})), '')
 {%- endmacro %}
 
-{#- Phone: digits only (+86 190 7154 3100 -> 8619071543100); empty becomes null. -#}
+{#- Phone: digits only, and a mainland China mobile without its country code, so
+    +86 190 7154 3100, 0086-19071543100 and 190 7154 3100 all become 19071543100.
+    Other numbers keep their digits as written (country code included). -#}
 {% macro normalize_phone(column) -%}
-    nullif(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '')
+    nullif(regexp_replace(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '^(0086|86)(1[0-9]{10})$', '\2'), '')
 {%- endmacro %}
 
 {#- Social handle: trimmed, without a leading @, lower-cased (CJK is unchanged). -#}

@@ -94,7 +94,7 @@ def dbt_build_layer(select: str) -> dict[str, Any]:
     return dbt_build(select)
 
 
-TRANSFORM_LAYERS = ("staging",)
+TRANSFORM_LAYERS = ("staging", "intermediate")
 """dbt layers built in order, one task each (intermediate and marts follow them here)."""
 
 
