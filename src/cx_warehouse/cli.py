@@ -63,6 +63,23 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         url = warehouse_url(s)
         psql = pg.bin_dir / "psql"
         return subprocess.call([str(psql), url])
+    elif args.action == "bi-url":
+        from urllib.parse import quote, urlsplit, urlunsplit
+
+        from cx_warehouse.bi_access import BI_ROLE, bi_password, ensure_bi_access
+        from cx_warehouse.warehouse import connect
+
+        url = warehouse_url(s)
+        password = bi_password()
+        with connect(url, autocommit=True) as conn:
+            ensure_bi_access(conn, password)
+        if password is None:
+            _say(f"role {BI_ROLE} is ready without login: set CX_BI_PASSWORD and run this again, "
+                 "or give it a password yourself (see docs/bi.md)")
+            return 0
+        parts = urlsplit(url)
+        netloc = f"{BI_ROLE}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5432}"
+        _say(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
     elif args.action == "destroy":
         pg.destroy()
         _say(f"removed {pg.pgdata}")
@@ -314,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=cmd_status)
 
     w = sub.add_parser("warehouse", help="the embedded warehouse")
-    w.add_argument("action", choices=["start", "stop", "status", "url", "psql", "destroy"])
+    w.add_argument("action", choices=["start", "stop", "status", "url", "bi-url", "psql", "destroy"],
+                   help="bi-url: set up the read-only BI role and print its connection URL")
     w.set_defaults(func=cmd_warehouse)
 
     a = sub.add_parser("airflow", help="run an airflow command with the project's AIRFLOW_HOME and DAGs")

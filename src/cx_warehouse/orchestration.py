@@ -94,6 +94,17 @@ def dbt_build_layer(select: str) -> dict[str, Any]:
     return dbt_build(select)
 
 
+@task
+def grant_bi_access() -> str:
+    """Re-apply the BI role's read-only grants on marts after the build."""
+    from cx_warehouse.bi_access import BI_ROLE, bi_password, ensure_bi_access
+    from cx_warehouse.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        ensure_bi_access(conn, bi_password())
+    return BI_ROLE
+
+
 TRANSFORM_LAYERS = ("staging", "intermediate")
 """dbt layers built in order, one task each (intermediate and marts follow them here)."""
 
@@ -115,7 +126,8 @@ def build_transform_dag() -> DAG:
             "ingestion DAGs (its schedule is their Assets). One task per dbt layer "
             f"({', '.join(TRANSFORM_LAYERS)}): `dbt build` models and their tests, so a failing "
             "test stops the layers after it. Retry a failed layer from here; dbt's log is in the "
-            "task log and its artefacts in `<CX_HOME>/dbt/target`."
+            "task log and its artefacts in `<CX_HOME>/dbt/target`. Last, `grant_bi_access` "
+            "re-applies the read-only BI role's grants on `marts` (docs/bi.md)."
         ),
     )
     def transform() -> None:
@@ -125,6 +137,7 @@ def build_transform_dag() -> DAG:
             if previous is not None:
                 previous >> built
             previous = built
+        previous >> grant_bi_access.override(task_id="grant_bi_access")()  # type: ignore[operator]
 
     return transform()
 
