@@ -64,10 +64,8 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         psql = pg.bin_dir / "psql"
         return subprocess.call([str(psql), url])
     elif args.action == "bi-url":
-        from urllib.parse import quote, urlsplit, urlunsplit
-
         from cx_warehouse.bi_access import BI_ROLE, bi_password, ensure_bi_access
-        from cx_warehouse.warehouse import connect
+        from cx_warehouse.warehouse import connect, url_for_user
 
         url = warehouse_url(s)
         password = bi_password()
@@ -77,9 +75,7 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
             _say(f"role {BI_ROLE} is ready without login: set CX_BI_PASSWORD and run this again, "
                  "or give it a password yourself (see docs/bi.md)")
             return 0
-        parts = urlsplit(url)
-        netloc = f"{BI_ROLE}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5432}"
-        _say(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+        _say(url_for_user(url, BI_ROLE, password))
     elif args.action == "destroy":
         pg.destroy()
         _say(f"removed {pg.pgdata}")

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from cx_warehouse.settings import Settings, get_settings
 
@@ -259,6 +259,13 @@ def describe_url(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def url_for_user(url: str, user: str, password: str) -> str:
+    """The same server and database as ``url``, as another role (e.g. the BI role)."""
+    parts = urlsplit(url)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @contextmanager

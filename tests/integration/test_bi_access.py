@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import psycopg
 import pytest
 
 from cx_warehouse.bi_access import BI_ROLE, ensure_bi_access
 from cx_warehouse.loading import ensure_schema
 from cx_warehouse.sources import get_source
-from cx_warehouse.warehouse import connect
-
-
-def as_bi(url: str, password: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, f"{BI_ROLE}:{password}@{parts.hostname}:{parts.port}", parts.path, "", ""))
+from cx_warehouse.warehouse import connect, url_for_user
 
 
 def test_bi_role_reads_marts_only_and_survives_rebuilds(warehouse_url: str) -> None:
@@ -29,7 +22,7 @@ def test_bi_role_reads_marts_only_and_survives_rebuilds(warehouse_url: str) -> N
         ensure_bi_access(conn, password)
         ensure_bi_access(conn, password)  # idempotent
 
-    bi = as_bi(warehouse_url, password)
+    bi = url_for_user(warehouse_url, BI_ROLE, password)
     with psycopg.connect(bi) as conn:
         assert conn.execute("select person_key from marts.customer_360").fetchall() == [("P-C1",)]
     for private in ("raw.crm_orders", "audit.load_audit", "audit.quarantine", "staging.stg_x"):
