@@ -15,31 +15,24 @@ mentions as (
 ),
 
 crm_identifiers as (
+    {%- for identifier_type, column in [('crm_id', 'customer_id'), ('email', 'email'),
+                                         ('phone', 'phone'), ('handle', 'social_handle')] %}
     select 'crm:' || customer_id as node_id, 'crm_customer' as node_type, customer_id,
-           'crm_id' as identifier_type, customer_id as identifier_value
-    from customers
-    union all
-    select 'crm:' || customer_id, 'crm_customer', customer_id, 'email', email
-    from customers where email is not null
-    union all
-    select 'crm:' || customer_id, 'crm_customer', customer_id, 'phone', phone
-    from customers where phone is not null
-    union all
-    select 'crm:' || customer_id, 'crm_customer', customer_id, 'handle', social_handle
-    from customers where social_handle is not null
+           '{{ identifier_type }}' as identifier_type, {{ column }} as identifier_value
+    from customers where {{ column }} is not null
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 survey_identifiers as (
     -- the response id itself links nothing, but keeps anonymous respondents as nodes
+    {%- for identifier_type, column in [('response_id', 'response_id'), ('email', 'respondent_email'),
+                                         ('crm_id', 'respondent_customer_id')] %}
     select 'survey:' || response_id as node_id, 'survey_respondent' as node_type,
-           null::text as customer_id, 'response_id' as identifier_type, response_id as identifier_value
-    from responses
-    union all
-    select 'survey:' || response_id, 'survey_respondent', null, 'email', respondent_email
-    from responses where respondent_email is not null
-    union all
-    select 'survey:' || response_id, 'survey_respondent', null, 'crm_id', respondent_customer_id
-    from responses where respondent_customer_id is not null
+           null::text as customer_id, '{{ identifier_type }}' as identifier_type, {{ column }} as identifier_value
+    from responses where {{ column }} is not null
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 social_identifiers as (
