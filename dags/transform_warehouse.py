@@ -1,4 +1,4 @@
-"""Build the dbt project (staging and, later, intermediate and marts) after ingestion."""
+"""Build the warehouse (dbt layers, Python models, marts) after ingestion."""
 
 from airflow.sdk import DAG
 

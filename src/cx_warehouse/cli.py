@@ -290,6 +290,22 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.dbt_args)
 
 
+def cmd_transform(args: argparse.Namespace) -> int:
+    """The transform DAG's steps in order, without Airflow (same code as its tasks)."""
+    from cx_warehouse.transform import TRANSFORM_STEPS, TransformError, run_step
+
+    steps = [s for s in TRANSFORM_STEPS if not args.step or s.task_id in args.step]
+    for step in steps:
+        t0 = time.perf_counter()
+        try:
+            run_step(step, full_refresh=args.full_refresh)
+        except TransformError as exc:
+            _say(f"FAILED at {step.task_id}: {exc}")
+            return 1
+        _say(f"  {step.task_id:<24} {time.perf_counter() - t0:6.1f}s")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from cx_warehouse import bench
 
@@ -338,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     dbt = sub.add_parser("dbt", help="run dbt on the warehouse (credentials from the one setting)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)
+
+    tr = sub.add_parser("transform", help="build the warehouse without Airflow (the transform DAG's steps)")
+    tr.add_argument("--full-refresh", action="store_true", help="rebuild incremental facts from scratch")
+    tr.add_argument("--step", action="append", help="run only this step (repeatable), e.g. fit_clv")
+    tr.set_defaults(func=cmd_transform)
 
     b = sub.add_parser("bench", help="benchmarks (see BENCHMARKS.md)", add_help=False)
     b.add_argument("bench_args", nargs=argparse.REMAINDER)

@@ -87,11 +87,11 @@ def report_loads(source: str, summaries: Any, **context: Any) -> dict[str, Any]:
 
 
 @task
-def dbt_build_layer(select: str) -> dict[str, Any]:
-    """Build and test one dbt layer; a failed model or test fails the task, naming it."""
-    from cx_warehouse.transform import dbt_build
+def run_transform_step(task_id: str) -> dict[str, Any]:
+    """Run one step of the transform (a dbt layer or a Python model); failures name the node."""
+    from cx_warehouse.transform import TRANSFORM_STEPS, run_step
 
-    return dbt_build(select)
+    return run_step(next(s for s in TRANSFORM_STEPS if s.task_id == task_id))
 
 
 @task
@@ -105,13 +105,22 @@ def grant_bi_access() -> str:
     return BI_ROLE
 
 
-TRANSFORM_LAYERS = ("staging", "intermediate")
-"""dbt layers built in order, one task each (intermediate and marts follow them here)."""
+def mart_asset(model: str) -> Asset:
+    """The Asset that stands for ``marts.<model>``; report DAGs schedule on these."""
+    return Asset(name=f"marts.{model}", uri=f"postgres://warehouse/marts/{model}", group="marts")
 
 
 def build_transform_dag() -> DAG:
-    """The dbt project as one DAG, run whenever every raw table has been refreshed."""
+    """The transform as one DAG, run whenever every raw table has been refreshed.
+
+    Tasks and their order come from :data:`cx_warehouse.transform.TRANSFORM_STEPS`, the same
+    plan ``cxw transform`` runs, so the DAG and the CLI cannot drift apart.
+    """
+    from cx_warehouse.transform import TRANSFORM_STEPS, mart_models
+
     raw_assets = [raw_asset(e) for s in load_sources().values() for e in s.entities]
+    marts = [mart_asset(m) for m in mart_models()]
+    steps = "\n".join(f"- `{s.task_id}`: {s.doc}" for s in TRANSFORM_STEPS)
 
     @dag(
         dag_id="transform_warehouse",
@@ -123,21 +132,22 @@ def build_transform_dag() -> DAG:
         tags=["transform", "dbt"],
         doc_md=(
             "### Transform the warehouse\n\nRuns after every raw table has been refreshed by the "
-            "ingestion DAGs (its schedule is their Assets). One task per dbt layer "
-            f"({', '.join(TRANSFORM_LAYERS)}): `dbt build` models and their tests, so a failing "
-            "test stops the layers after it. Retry a failed layer from here; dbt's log is in the "
-            "task log and its artefacts in `<CX_HOME>/dbt/target`. Last, `grant_bi_access` "
-            "re-applies the read-only BI role's grants on `marts` (docs/bi.md)."
+            "ingestion DAGs (its schedule is their Assets). Each dbt task runs `dbt build` on its "
+            "selection (models, snapshots and their tests), so a failing test stops the tasks "
+            "after it; the Python tasks fit and score models between the layers:\n\n"
+            f"{steps}\n\nRetry a failed task from here; dbt's log is in the task log and its "
+            "artefacts in `<CX_HOME>/dbt/target`. Last, `grant_bi_access` re-applies the "
+            "read-only BI role's grants on `marts` (docs/bi.md); the marts' Assets are its outlets."
         ),
     )
     def transform() -> None:
-        previous = None
-        for layer in TRANSFORM_LAYERS:
-            built = dbt_build_layer.override(task_id=f"dbt_build_{layer}")(layer)
-            if previous is not None:
-                previous >> built
-            previous = built
-        previous >> grant_bi_access.override(task_id="grant_bi_access")()  # type: ignore[operator]
+        tasks: dict[str, Any] = {}
+        for step in TRANSFORM_STEPS:
+            tasks[step.task_id] = run_transform_step.override(task_id=step.task_id, doc_md=step.doc)(step.task_id)
+            for upstream in step.upstream:
+                tasks[upstream] >> tasks[step.task_id]
+        grant = grant_bi_access.override(task_id="grant_bi_access", outlets=marts)()
+        tasks[TRANSFORM_STEPS[-1].task_id] >> grant
 
     return transform()
 

@@ -1,6 +1,9 @@
-"""Running dbt for the transform DAG and the CLI: one layer per call, failures named.
+"""The transform: dbt layers and the Python models between them, in one declared order.
 
-dbt's artefacts and logs go under ``<CX_HOME>/dbt`` (see :mod:`cx_warehouse.dbt_env`).
+:data:`TRANSFORM_STEPS` is the single description of the order. The transform DAG turns each
+step into a task, and :func:`run_transform` (CLI, tests, benchmarks) runs them in sequence,
+so both always do the same thing. dbt's artefacts and logs go under ``<CX_HOME>/dbt`` (see
+:mod:`cx_warehouse.dbt_env`).
 """
 
 from __future__ import annotations
@@ -9,11 +12,11 @@ import json
 import logging
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from cx_warehouse.dbt_env import DBT_DIR, dbt_env, dbt_target_dir
-from cx_warehouse.pipeline import PROGRESS_MARK
+# Imported by the transform DAG at parse time: the dbt/loader modules load inside functions.
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +25,62 @@ class TransformError(RuntimeError):
     """dbt reported failures; the message lists the failing nodes and why."""
 
 
-def dbt_build(select: str, url: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Step:
+    """One unit of the transform: a ``dbt build`` of a selection, or a Python model."""
+
+    task_id: str
+    kind: Literal["dbt", "analytics"]
+    target: str
+    """dbt selector, or the name of a model in :mod:`cx_warehouse.analytics.runner`."""
+    upstream: tuple[str, ...] = ()
+    exclude: str | None = None
+    """dbt ``--exclude`` (nodes an earlier step already built and tested)."""
+    doc: str = ""
+
+
+TRANSFORM_STEPS: tuple[Step, ...] = (
+    Step("dbt_build_staging", "dbt", "staging",
+         doc="staging views over raw (rename, cast, normalise) and their tests"),
+    # one dbt process at a time from here on: concurrent dbt runs would share target/
+    Step("dbt_snapshot", "dbt", "resource_type:snapshot", ("dbt_build_staging",),
+         doc="SCD2 history of customer profiles and membership tiers"),
+    Step("dbt_build_model_inputs", "dbt", "+tag:model_input", ("dbt_snapshot",), exclude="staging",
+         doc="the Python models' inputs (intermediate models tagged model_input)"),
+    Step("score_sentiment", "analytics", "sentiment", ("dbt_build_model_inputs",),
+         doc="offline zh/en sentiment per social mention -> analytics.mention_sentiment"),
+    Step("fit_clv", "analytics", "clv", ("dbt_build_model_inputs",),
+         doc="BG/NBD + Gamma-Gamma CLV per customer -> analytics.customer_clv"),
+    Step("rank_key_drivers", "analytics", "drivers", ("dbt_build_model_inputs",),
+         doc="Johnson's relative weights of drivers on NPS -> analytics.key_drivers"),
+    Step("dbt_build_marts", "dbt", "intermediate marts",
+         ("score_sentiment", "fit_clv", "rank_key_drivers"), exclude="+tag:model_input",
+         doc="identity resolution and the other intermediate models, the facts (incremental), "
+             "customer_360 and the satisfaction, loyalty, churn and KPI marts"),
+)
+
+
+def dbt_build(
+    select: str,
+    url: str | None = None,
+    *,
+    exclude: str | None = None,
+    full_refresh: bool = False,
+    dbt_vars: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """``dbt build --select <select>``; returns counts per status, raises on any failure."""
+    from cx_warehouse.dbt_env import DBT_DIR, dbt_env, dbt_target_dir
+    from cx_warehouse.pipeline import PROGRESS_MARK
     from cx_warehouse.warehouse import warehouse_url
 
     dbt = str(Path(sys.executable).with_name("dbt"))
-    cmd = [dbt, "--no-use-colors", "build", "--select", select, "--project-dir", str(DBT_DIR)]
+    cmd = [dbt, "--no-use-colors", "build", "--select", *select.split(), "--project-dir", str(DBT_DIR)]
+    if exclude:
+        cmd += ["--exclude", *exclude.split()]
+    if full_refresh:
+        cmd.append("--full-refresh")
+    if dbt_vars:
+        cmd += ["--vars", json.dumps(dbt_vars)]
     results_file = dbt_target_dir() / "run_results.json"
     results_file.unlink(missing_ok=True)  # never report a previous run's results
     proc = subprocess.run(cmd, env=dbt_env(url or warehouse_url()), capture_output=True, text=True)
@@ -43,6 +96,32 @@ def dbt_build(select: str, url: str | None = None) -> dict[str, Any]:
         tail = "" if failed else "\n" + "\n".join(proc.stdout.splitlines()[-15:])
         raise TransformError(f"dbt build --select {select} failed ({counts}):\n{detail}{tail}")
     others = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()) if status not in ("success", "pass"))
-    log.info("%s dbt %s: %d model(s) built, %d test(s) passed%s", PROGRESS_MARK, select,
+    log.info("%s dbt %s: %d node(s) built, %d test(s) passed%s", PROGRESS_MARK, select,
              counts.get("success", 0), counts.get("pass", 0), f", {others}" if others else "")
     return {"select": select, "counts": counts}
+
+
+def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False) -> dict[str, Any]:
+    """Run one step; what a transform DAG task does."""
+    if step.kind == "dbt":
+        return dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh)
+    from cx_warehouse.analytics.runner import run_model
+
+    return run_model(step.target, url)
+
+
+def run_transform(url: str | None = None, *, full_refresh: bool = False) -> dict[str, dict[str, Any]]:
+    """Every step in order, outside Airflow (CLI ``cxw transform``, tests, benchmarks).
+
+    Args:
+        url: warehouse URL (default: the project's one setting).
+        full_refresh: rebuild incremental facts and snapshots from scratch.
+    """
+    return {step.task_id: run_step(step, url, full_refresh=full_refresh) for step in TRANSFORM_STEPS}
+
+
+def mart_models() -> list[str]:
+    """Names of the dbt models in ``marts`` (cheap: a directory listing, for DAG parsing)."""
+    from cx_warehouse.settings import PROJECT_DIR
+
+    return sorted(p.stem for p in (PROJECT_DIR / "dbt_project" / "models" / "marts").rglob("*.sql"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,12 @@ QUARANTINE_KINDS = {"malformed_row", "bad_encoding", "missing_required", "invali
 ENTITIES = [e for s in load_sources().values() for e in s.entities]
 
 
-def load_all(url: str, landing: Path) -> None:
+def load_all(url: str, landing: Path, until: date | None = None) -> None:
+    """Load every landed file (delivered before ``until``) of every entity into ``url``."""
     with connect(url, autocommit=True) as conn:
         ensure_schema(conn, ENTITIES)
     for e in ENTITIES:
-        r = load_entity(e, url=url, landing=LandingZone(str(landing)))
+        r = load_entity(e, url=url, landing=LandingZone(str(landing)), until=until)
         assert not r.failed, [f.error for f in r.failed]
 
 

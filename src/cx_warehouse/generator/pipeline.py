@@ -134,6 +134,9 @@ def generate(
         "files": [f.truth() for f in all_files],
         "entities": entity_truth,
         "fault_counts": counts,
+        # the behaviour each customer was simulated with, so marts can be checked against it
+        # (e.g. churn risk separates "churning" from "loyal" customers)
+        "customers": {c.customer_id: c.archetype for c in world.customers},
     }
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
