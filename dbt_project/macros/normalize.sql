@@ -26,3 +26,12 @@
 {% macro business_date(column) -%}
     ({{ column }} at time zone '{{ business("timezone") }}')::date
 {%- endmacro %}
+
+{#- True when a normalised handle is one of the brand's own accounts (business.yml social.brand_handles). -#}
+{% macro is_brand_handle(column) -%}
+    coalesce({{ column }} in (
+        {%- for handle in business('social.brand_handles') -%}
+        '{{ handle | replace("'", "''") }}'{{ ', ' if not loop.last }}
+        {%- endfor -%}
+    ), false)
+{%- endmacro %}

@@ -839,7 +839,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parse-repeat", type=int, default=DEFAULT_PARSE_REPEAT,
                    help="repetitions of each DAG parse (default %(default)s)")
     p.add_argument("--skip-dlt", action="store_true", help="do not run the dlt way")
-    p.add_argument("--only", choices=("loader", "parse"), help="run only one of the two benchmarks")
+    p.add_argument("--only", choices=("loader", "parse", "transform"), help="run only one of the benchmarks")
+    p.add_argument("--customers", type=int, default=None,
+                   help="transform benchmark: customers in the generated world (default 50,000)")
+    p.add_argument("--days", type=int, default=None, help="transform benchmark: days (default 365)")
+    p.add_argument("--daily-days", type=int, default=None,
+                   help="transform benchmark: days of deliveries per incremental cycle (default 4, about 1%%)")
     p.add_argument("--port", type=int, default=None,
                    help=f"port of the benchmark's own PostgreSQL (default {DEFAULT_PORT} or a free one)")
     p.add_argument("--out", type=Path, default=None, help="results file (default <CX_HOME>/bench/results.json)")
@@ -888,6 +893,37 @@ def main(argv: list[str] | None = None) -> int:
         print_loader_report(res)
         write_results({**results, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                        "goals": goals}, out)  # keep the loader numbers if the parse run fails
+    if args.only in (None, "transform"):
+        from cx_warehouse import bench_transform as bt
+
+        customers = args.customers or bt.DEFAULT_CUSTOMERS
+        say(f"transform benchmark: {customers:,} customers; own PostgreSQL in {bench_dir / 'pgdata'}")
+        pg, started_here = bench_server(bench_dir / "pgdata", args.port)
+        try:
+            from cx_warehouse.warehouse import connect
+
+            with connect(pg.url("postgres"), autocommit=True) as conn:
+                conn.execute("drop database if exists bench_transform with (force)")
+                conn.execute("create database bench_transform template template0 encoding UTF8")
+            res = bt.transform_benchmark(
+                pg.url("bench_transform"), bench_dir, customers=customers,
+                days=args.days or bt.DEFAULT_DAYS, daily_days=args.daily_days or bt.DEFAULT_DAILY_DAYS,
+                progress=say)
+        finally:
+            if started_here:
+                pg.stop()
+        res["goals"] = [
+            goal(f"daily incremental run <= {bt.GOAL_INCREMENTAL_VS_FULL:.0%} of a full refresh",
+                 res["incremental_vs_full"], bt.GOAL_INCREMENTAL_VS_FULL, at_most=True),
+            goal(f"scorecard KPIs from marts >= {bt.GOAL_KPI_SPEEDUP:.0f}x faster than from staging",
+                 res["kpis"]["speedup"] if res["kpis"]["numbers_agree"] else None,
+                 bt.GOAL_KPI_SPEEDUP, at_most=False),
+        ]
+        results["transform"] = res
+        goals += res["goals"]
+        bt.print_transform_report(res)
+        write_results({**results, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "goals": goals}, out)
     if args.only in (None, "parse"):
         say("DAG parse benchmark")
         res = parse_benchmark(PROJECT_DIR / "dags", repeat=args.parse_repeat)

@@ -181,6 +181,36 @@ def print_summary(truth: Path | None = None, reasons_per_entity: int | None = No
     return ok
 
 
+def print_marts(truth: Path | None = None) -> None:
+    """The marts in a few lines: sizes, last month's KPIs, identity, CLV fit, churn separation."""
+    from cx_warehouse.reporting import marts_summary
+
+    archetypes = json.loads(truth.read_text()).get("customers") if truth and truth.exists() else None
+    m = marts_summary(archetypes)
+    if not m:
+        return
+    _say(f"\n  marts (schema marts, what BI reads): {len(m['marts'])} tables; "
+         f"customer_360 {m['marts'].get('customer_360', 0):,} people")
+    k = m["kpis"]
+    if k:
+        def fmt(name: str, unit: str = "") -> str:
+            cur, prev = k.get(name), k.get(f"previous_{name}")
+            if cur is None:
+                return f"{name} n/a"
+            return f"{name} {float(cur):.2f}{unit} (prev " + (f"{float(prev):.2f}{unit})" if prev is not None else "n/a)")
+        _say(f"  KPIs {k['period_start']:%Y-%m} (marts.cx_kpis): " + ", ".join([
+            fmt("nps") + (" significant change" if k.get("is_nps_change_significant") else ""),
+            fmt("csat_pct", "%"), fmt("ces_mean"), fmt("churn_rate_pct", "%"),
+            fmt("repeat_purchase_rate_pct", "%"), fmt("sla_breach_pct", "%"), fmt("sentiment_mean")]))
+    if m["match_rates"]:
+        _say("  identity: " + ", ".join(f"{pop} {rate}% matched to CRM customers" for pop, rate in m["match_rates"]))
+    if m["clv_fit"]:
+        _say("  CLV fit: " + ", ".join(f"{model}.{p}={v}" for model, p, v in m["clv_fit"]))
+    if m.get("churn_auc") and m["churn_auc"][0] is not None:
+        auc, pos, neg = m["churn_auc"]
+        _say(f"  churn risk separates the generator's churning ({pos}) from loyal ({neg}) customers: AUC {auc:.3f}")
+
+
 def _compare_truth(truth_path: Path, summ: dict[str, Any]) -> bool:
     """Set the loader's totals beside the generator's ground truth."""
     truth = json.loads(truth_path.read_text())
@@ -209,7 +239,9 @@ def _compare_truth(truth_path: Path, summ: dict[str, Any]) -> bool:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    return 0 if print_summary(_truth_path()) else 1
+    ok = print_summary(_truth_path())
+    print_marts(_truth_path())
+    return 0 if ok else 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,8 +290,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if len(results) != len(dag_ids):
         failed += [d for d in dag_ids if d not in {r.dag_id for r in results}]
 
-    _step(5, total, "What landed where")
+    _step(5, total, "What landed where, and what the marts say")
     ok = print_summary(_truth_path(), reasons_per_entity=3)
+    if not failed:
+        print_marts(_truth_path())
     _say(f"\nDone in {time.perf_counter() - t_start:.0f}s.")
     if failed:
         _say(f"FAILED: {', '.join(failed)}. Look for 'ERROR' in {airflow_log}; fix, then run `make demo` "

@@ -81,3 +81,48 @@ def warehouse_summary() -> dict[str, Any]:
         "quarantine_reasons": [{"entity": a, "reason": b, "rows": c} for a, b, c in reasons],
         "failed_files": [{"file": a, "error": b} for a, b in failures],
     }
+
+
+def churn_risk_auc(scores: dict[str, float], archetypes: dict[str, str],
+                   positive: str = "churning", negative: str = "loyal") -> tuple[float | None, int, int]:
+    """AUC (Mann-Whitney) of risk scores separating two generator archetypes; ties count half.
+
+    Returns (auc, positives, negatives); auc is None when either group is empty.
+    """
+    pos = [s for c, s in scores.items() if archetypes.get(c) == positive]
+    neg = [s for c, s in scores.items() if archetypes.get(c) == negative]
+    if not pos or not neg:
+        return None, len(pos), len(neg)
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+    return wins / (len(pos) * len(neg)), len(pos), len(neg)
+
+
+def _scalar(conn: Any, query: str) -> Any:
+    row = conn.execute(query).fetchone()
+    return row[0] if row else None
+
+
+def marts_summary(archetypes: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the marts hold: sizes, the latest complete month's KPIs, identity, CLV fit, churn AUC."""
+    out: dict[str, Any] = {}
+    with connect(warehouse_url()) as conn:
+        if _scalar(conn, "select to_regclass('marts.cx_kpis')") is None:
+            return {}
+        marts = [r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+        out["marts"] = {t: _scalar(conn, f'select count(*) from marts."{t}"') for t in marts}
+        cur = conn.execute(
+            "select * from marts.cx_kpis where period_grain = 'month' and is_complete_period "
+            "order by period_start desc limit 1")
+        row = cur.fetchone()
+        out["kpis"] = dict(zip([d.name for d in cur.description or []], row, strict=True)) if row else {}
+        out["match_rates"] = conn.execute(
+            "select population, round(100 * match_rate, 1) from intermediate.int_identity_match_rates "
+            "order by 1").fetchall() if _scalar(
+            conn, "select to_regclass('intermediate.int_identity_match_rates')") else []
+        out["clv_fit"] = conn.execute(
+            "select model, parameter, round(value::numeric, 3) from analytics.clv_model_fit order by 1, 2").fetchall()
+        scores = dict(conn.execute("select customer_id, risk_score::float from marts.churn_customer_risk").fetchall())
+    if archetypes:
+        out["churn_auc"] = churn_risk_auc(scores, archetypes)
+    return out

@@ -74,7 +74,10 @@ def dbt_build(
     from cx_warehouse.warehouse import warehouse_url
 
     dbt = str(Path(sys.executable).with_name("dbt"))
-    cmd = [dbt, "--no-use-colors", "build", "--select", *select.split(), "--project-dir", str(DBT_DIR)]
+    # "buildable": a test runs in the step that builds the last of its parents, so a
+    # relationships test from a mart to a staging model waits for the mart's step
+    cmd = [dbt, "--no-use-colors", "build", "--select", *select.split(), "--indirect-selection", "buildable",
+           "--project-dir", str(DBT_DIR)]
     if exclude:
         cmd += ["--exclude", *exclude.split()]
     if full_refresh:
@@ -101,23 +104,27 @@ def dbt_build(
     return {"select": select, "counts": counts}
 
 
-def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False) -> dict[str, Any]:
+def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
+             dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one step; what a transform DAG task does."""
     if step.kind == "dbt":
-        return dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh)
+        return dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh, dbt_vars=dbt_vars)
     from cx_warehouse.analytics.runner import run_model
 
     return run_model(step.target, url)
 
 
-def run_transform(url: str | None = None, *, full_refresh: bool = False) -> dict[str, dict[str, Any]]:
+def run_transform(url: str | None = None, *, full_refresh: bool = False,
+                  dbt_vars: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Every step in order, outside Airflow (CLI ``cxw transform``, tests, benchmarks).
 
     Args:
         url: warehouse URL (default: the project's one setting).
         full_refresh: rebuild incremental facts and snapshots from scratch.
+        dbt_vars: dbt ``--vars`` (e.g. ``as_of_date``, ``incremental_lookback_days``).
     """
-    return {step.task_id: run_step(step, url, full_refresh=full_refresh) for step in TRANSFORM_STEPS}
+    return {step.task_id: run_step(step, url, full_refresh=full_refresh, dbt_vars=dbt_vars)
+            for step in TRANSFORM_STEPS}
 
 
 def mart_models() -> list[str]:

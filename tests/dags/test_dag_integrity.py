@@ -103,3 +103,15 @@ def test_transform_dag_runs_on_every_raw_asset_with_retries(dagbag) -> None:  # 
     assert [t.task_id for t in dag.topological_sort()][0] == "dbt_build_staging"
     for task in dag.tasks:
         assert task.retries >= 1 and task.owner != "airflow" and task.execution_timeout is not None
+
+
+def test_transform_dag_follows_the_declared_steps_and_publishes_the_marts(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from cx_warehouse.transform import TRANSFORM_STEPS, mart_models
+
+    dag = dagbag.dags["transform_warehouse"]
+    assert {t.task_id for t in dag.tasks} == {s.task_id for s in TRANSFORM_STEPS} | {"grant_bi_access"}
+    for step in TRANSFORM_STEPS:
+        assert set(dag.get_task(step.task_id).upstream_task_ids) == set(step.upstream)
+    outlets = {a.name for a in dag.get_task("grant_bi_access").outlets}
+    assert {"marts.customer_360", "marts.cx_kpis"} <= outlets
+    assert outlets == {f"marts.{m}" for m in mart_models()}

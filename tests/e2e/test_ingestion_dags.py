@@ -51,12 +51,17 @@ def test_ingestion_dags_land_everything_once(warehouse_url: str, tmp_path: Path)
             "select distinct run_id like 'manual__%%', data_interval_end::date from audit.load_audit").fetchall()
     assert intervals == [(True, START + timedelta(days=DAYS + 1))]
 
-    # the transform DAG builds the dbt project on what landed
+    # the transform DAG builds the dbt project and the Python models on what landed
     (transform,) = run_dags(["transform_warehouse"], logical, settings=settings, log_file=log)
     assert transform.state == "success", log.read_text()[-3000:]
     with connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from staging.stg_crm__orders").fetchone() == \
             conn.execute("select count(*) from raw.crm_orders").fetchone()
+        persons = conn.execute("select count(distinct person_key) from intermediate.int_persons_resolved").fetchone()
+        assert conn.execute("select count(*) from marts.customer_360").fetchone() == persons
+        assert conn.execute("select count(*) from marts.cx_kpis").fetchone()[0] > 0
+        scored = conn.execute("select count(*) from analytics.mention_sentiment").fetchone()[0]
+        assert scored == conn.execute("select count(*) from raw.social_mentions").fetchone()[0]
 
     # re-running the same interval changes nothing at all
     before = fingerprint(warehouse_url)

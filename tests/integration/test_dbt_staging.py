@@ -37,7 +37,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, pg_server):  # type: ignore[
     load_all(url, tmp / "landing")
     dbt = str(Path(sys.executable).with_name("dbt"))
     out = subprocess.run(
-        [dbt, "--no-use-colors", "build", "--select", "staging", "--project-dir", str(DBT_DIR),
+        [dbt, "--no-use-colors", "build", "--select", "staging", "--indirect-selection", "buildable",
+         "--project-dir", str(DBT_DIR),
          "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
         env=dbt_env(url), capture_output=True, text=True, timeout=600)
     run_results = json.loads((tmp / "target" / "run_results.json").read_text()) if out.returncode == 0 else {}

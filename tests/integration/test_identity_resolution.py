@@ -65,7 +65,8 @@ def resolved(pg_server, tmp_path_factory: pytest.TempPathFactory):  # type: igno
     tmp = tmp_path_factory.mktemp("identity")
     dbt = str(Path(sys.executable).with_name("dbt"))
     out = subprocess.run(
-        [dbt, "--no-use-colors", "build", "--select", "staging", "intermediate", "--project-dir", str(DBT_DIR),
+        [dbt, "--no-use-colors", "build", "--select", "+intermediate.identity", "--indirect-selection", "buildable",
+         "--project-dir", str(DBT_DIR),
          "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
         env=dbt_env(url), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-4000:]

@@ -39,3 +39,13 @@ def test_impossible_rules_are_rejected(tmp_path: Path, old: str, new: str, messa
     with pytest.raises(BusinessConfigError) as err:
         parse(path)
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_brand_handles_match_the_generators_brand_accounts() -> None:
+    """Staging flags the brand's own posts by business.yml's handles; the demo brand posts as these."""
+    from cx_warehouse.business import load_business
+    from cx_warehouse.generator import text
+
+    configured = set(load_business().raw["social"]["brand_handles"])  # type: ignore[index]
+    generated = {h.strip().lstrip("@").lower() for h in text.BRAND_HANDLES.values()}
+    assert configured == generated

@@ -1,7 +1,8 @@
 -- One row: the business day the marts describe ("today" for recency, tenure, churn).
--- The DAG passes its data interval's last day as var('as_of_date'); without it the marts
--- describe the latest day present in the data, so a rebuild of the same data gives the
--- same marts whenever it runs (never now()).
+-- By default the latest day present in the data (orders, responses, mentions), so a rebuild
+-- of the same data gives the same marts whenever it runs (never now()); var('as_of_date')
+-- pins another day (e.g. `cxw dbt build --vars '{as_of_date: 2026-06-30}'` to rebuild a
+-- past period).
 with
 
 latest as (

@@ -38,7 +38,7 @@ survey_identifiers as (
 social_identifiers as (
     select distinct 'social:' || author_handle as node_id, 'social_author' as node_type,
            null::text as customer_id, 'handle' as identifier_type, author_handle as identifier_value
-    from mentions where author_handle is not null
+    from mentions where author_handle is not null and not is_brand_post  -- the brand is no customer
 ),
 
 final as (

@@ -10,6 +10,7 @@ final as (
         lower(platform) as platform,
         {{ clean_text('post_id') }} as post_id,
         {{ normalize_handle('author_handle') }} as author_handle,
+        {{ is_brand_handle(normalize_handle('author_handle')) }} as is_brand_post,
         author_followers,
         posted_at,
         {{ business_date('posted_at') }} as posted_date,

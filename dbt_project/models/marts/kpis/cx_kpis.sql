@@ -1,0 +1,172 @@
+-- One row per period (period_grain week or month, business calendar, up to the as-of day):
+-- the scoreboard reports and dashboards read. Each KPI comes from the mart that defines it
+-- (satisfaction_scores, churn_rates, loyalty_kpis_monthly, fct_tickets, fct_orders,
+-- loyalty_customer_value, fct_social_mentions) and sits beside its value in the previous
+-- period (previous_<kpi>). Churn, retention and repeat purchase are monthly measures: null
+-- on week rows.
+{%- set kpis = ['nps', 'csat_pct', 'ces_mean', 'retention_rate_pct', 'churn_rate_pct',
+                'repeat_purchase_rate_pct', 'complaint_rate_pct', 'sla_breach_pct',
+                'avg_predicted_clv', 'sentiment_mean', 'negative_mention_pct'] %}
+with
+
+as_of as (
+    select as_of_date from {{ ref('int_as_of_date') }}
+),
+
+scores as (
+    select * from {{ ref('satisfaction_scores') }}
+    where dimension = 'overall' and period_grain in ('week', 'month')
+),
+
+churn as (
+    select * from {{ ref('churn_rates') }}
+    where dimension = 'all'
+),
+
+loyalty as (
+    select * from {{ ref('loyalty_kpis_monthly') }}
+),
+
+tickets as (
+    select * from {{ ref('fct_tickets') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+customer_value as (
+    select * from {{ ref('loyalty_customer_value') }}
+),
+
+mentions as (
+    select * from {{ ref('fct_social_mentions') }}
+    where not is_brand_post
+),
+
+grains as (
+    select 'week' as period_grain
+    union all
+    select 'month'
+),
+
+order_periods as (
+    select
+        g.period_grain,
+        {{ period_start_of('g.period_grain', 'o.order_date') }} as period_start,
+        count(*) filter (where o.is_paid) as paid_orders,
+        avg(v.predicted_clv) filter (where o.is_paid) as avg_predicted_clv
+    from orders as o
+    cross join grains as g
+    cross join as_of as a
+    left join customer_value as v on v.customer_id = o.customer_id
+    where o.order_date <= a.as_of_date
+    group by 1, 2
+),
+
+ticket_periods as (
+    select
+        g.period_grain,
+        {{ period_start_of('g.period_grain', 't.created_date') }} as period_start,
+        count(*) as tickets,
+        count(*) filter (where t.is_complaint) as complaints,
+        count(*) filter (where t.is_first_response_breached) as first_response_breaches
+    from tickets as t
+    cross join grains as g
+    cross join as_of as a
+    where t.created_date <= a.as_of_date
+    group by 1, 2
+),
+
+mention_periods as (
+    select
+        g.period_grain,
+        {{ period_start_of('g.period_grain', 'm.posted_date') }} as period_start,
+        count(*) as mentions,
+        avg(m.sentiment_score) as sentiment_mean,
+        count(*) filter (where m.sentiment_label in ('positive', 'neutral', 'negative')) as scored_mentions,
+        count(*) filter (where m.sentiment_label = 'negative') as negative_mentions
+    from mentions as m
+    cross join grains as g
+    cross join as_of as a
+    where m.posted_date <= a.as_of_date
+    group by 1, 2
+),
+
+periods as (
+    select period_grain, period_start from order_periods
+    union
+    select period_grain, period_start from ticket_periods
+    union
+    select period_grain, period_start from mention_periods
+    union
+    select period_grain, period_start from scores
+),
+
+current_values as (
+    select
+        p.period_grain,
+        p.period_start,
+        (case p.period_grain
+            when 'week' then p.period_start + 6
+            else (p.period_start + interval '1 month')::date - 1
+        end) as period_end_date,
+        s.nps_responses,
+        s.nps,
+        s.nps_standard_error,
+        s.nps_ci_low,
+        s.nps_ci_high,
+        coalesce(s.is_low_sample, true) as is_nps_low_sample,
+        s.is_nps_change_significant,
+        s.csat_pct,
+        s.ces_mean,
+        c.retention_rate_pct,
+        c.churn_rate_pct,
+        l.repeat_purchase_rate_pct,
+        coalesce(o.paid_orders, 0) as paid_orders,
+        coalesce(t.tickets, 0) as tickets,
+        coalesce(t.complaints, 0) as complaints,
+        (100.0 * t.complaints / nullif(o.paid_orders, 0))::numeric(8, 2) as complaint_rate_pct,
+        (100.0 * t.first_response_breaches / nullif(t.tickets, 0))::numeric(6, 2) as sla_breach_pct,
+        o.avg_predicted_clv::numeric(14, 2) as avg_predicted_clv,
+        coalesce(m.mentions, 0) as mentions,
+        m.sentiment_mean::numeric(6, 4) as sentiment_mean,
+        (100.0 * m.negative_mentions / nullif(m.scored_mentions, 0))::numeric(6, 2) as negative_mention_pct
+    from periods as p
+    left join scores as s on s.period_grain = p.period_grain and s.period_start = p.period_start
+    left join churn as c on p.period_grain = 'month' and c.month_start = p.period_start
+    left join loyalty as l on p.period_grain = 'month' and l.month_start = p.period_start
+    left join order_periods as o on o.period_grain = p.period_grain and o.period_start = p.period_start
+    left join ticket_periods as t on t.period_grain = p.period_grain and t.period_start = p.period_start
+    left join mention_periods as m on m.period_grain = p.period_grain and m.period_start = p.period_start
+),
+
+final as (
+    select
+        cur.period_grain || ':' || cur.period_start as kpi_period_id,
+        cur.period_grain,
+        cur.period_start,
+        cur.period_end_date,
+        cur.period_end_date <= a.as_of_date as is_complete_period,
+        cur.nps_responses,
+        cur.nps_standard_error,
+        cur.nps_ci_low,
+        cur.nps_ci_high,
+        cur.is_nps_low_sample,
+        cur.is_nps_change_significant,
+        cur.paid_orders,
+        cur.tickets,
+        cur.complaints,
+        cur.mentions,
+        {%- for kpi in kpis %}
+        cur.{{ kpi }},
+        prev.{{ kpi }} as previous_{{ kpi }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from current_values as cur
+    cross join as_of as a
+    left join current_values as prev
+        on prev.period_grain = cur.period_grain
+        and prev.period_start = {{ previous_period_start('cur.period_grain', 'cur.period_start') }}
+)
+
+select * from final
