@@ -13,13 +13,15 @@
 
 {#- ---------------------------------------------------------------------------------------
     Membership tiers (loyalty.tiers): the highest tier whose min_spend_12m the trailing
-    12-month paid spend reaches; tiers are listed from the lowest, which starts at 0.
+    12-month paid spend AND whose min_orders_12m (0 when absent) the count of paid orders in
+    those 12 months both reach; tiers are listed from the lowest, which starts at 0 on both.
     --------------------------------------------------------------------------------------- -#}
-{% macro loyalty_tier(spend_12m) -%}
+{% macro loyalty_tier(spend_12m, orders_12m) -%}
     {%- set tiers = business('loyalty.tiers') | sort(attribute='min_spend_12m') -%}
     case
         {%- for t in tiers | reverse %}
-        when coalesce({{ spend_12m }}, 0) >= {{ t['min_spend_12m'] }} then '{{ t["name"] }}'
+        when coalesce({{ spend_12m }}, 0) >= {{ t['min_spend_12m'] }}
+            and coalesce({{ orders_12m }}, 0) >= {{ t.get('min_orders_12m', 0) }} then '{{ t["name"] }}'
         {%- endfor %}
     end
 {%- endmacro %}
@@ -40,6 +42,16 @@
     case {{ tier }}
         {%- for t in tiers[:-1] %}
         when '{{ t["name"] }}' then {{ tiers[loop.index]['min_spend_12m'] }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- Paid-order threshold of the tier above `tier` (null at the top). -#}
+{% macro loyalty_next_tier_min_orders(tier) -%}
+    {%- set tiers = business('loyalty.tiers') | sort(attribute='min_spend_12m') -%}
+    case {{ tier }}
+        {%- for t in tiers[:-1] %}
+        when '{{ t["name"] }}' then {{ tiers[loop.index].get('min_orders_12m', 0) }}
         {%- endfor %}
     end
 {%- endmacro %}

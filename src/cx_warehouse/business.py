@@ -27,6 +27,7 @@ class BusinessConfigError(ValueError):
 class Tier:
     name: str
     min_spend_12m: float
+    min_orders_12m: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,13 @@ class BusinessRules:
     points_validity_days: int
     raw: dict[str, object]
 
-    def tier_for(self, spend_12m: float) -> str:
-        """The highest tier whose spend threshold ``spend_12m`` reaches."""
+    def tier_for(self, spend_12m: float, orders_12m: int | None = None) -> str:
+        """The highest tier whose spend threshold ``spend_12m`` and whose paid-order threshold
+        ``orders_12m`` both reach. Without ``orders_12m`` only spend counts (the generator's
+        simulation of the CRM's own, spend-based tiering)."""
         best = self.tiers[0].name
         for t in self.tiers:
-            if spend_12m >= t.min_spend_12m:
+            if spend_12m >= t.min_spend_12m and (orders_12m is None or orders_12m >= t.min_orders_12m):
                 best = t.name
         return best
 
@@ -71,11 +74,16 @@ def parse(path: Path) -> BusinessRules:
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     service = doc.get("service") or {}
     loyalty = doc.get("loyalty") or {}
-    tiers = tuple(Tier(str(t["name"]), float(t["min_spend_12m"])) for t in loyalty.get("tiers") or [])
+    tiers = tuple(
+        Tier(str(t["name"]), float(t["min_spend_12m"]), int(t.get("min_orders_12m", 0)))
+        for t in loyalty.get("tiers") or []
+    )
     if not tiers:
         raise BusinessConfigError(f"{where}: loyalty.tiers is empty")
-    if [t.min_spend_12m for t in tiers] != sorted(t.min_spend_12m for t in tiers) or tiers[0].min_spend_12m != 0:
-        raise BusinessConfigError(f"{where}: loyalty.tiers must start at 0 and rise in order")
+    for field in ("min_spend_12m", "min_orders_12m"):
+        values = [getattr(t, field) for t in tiers]
+        if values != sorted(values) or values[0] != 0:
+            raise BusinessConfigError(f"{where}: loyalty.tiers {field} must start at 0 and rise in order")
     return BusinessRules(
         timezone=str(doc.get("timezone", "UTC")),
         currency=str(doc.get("currency", "CNY")),

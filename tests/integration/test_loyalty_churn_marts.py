@@ -174,21 +174,27 @@ def test_rfm_scores_and_segments(world: World) -> None:
     assert Counter(v[0] for v in expected.values()).keys() == {1, 2, 3, 4, 5}
 
 
-def test_member_tiers_follow_the_spend_rule(world: World) -> None:
+def test_member_tiers_follow_the_spend_and_orders_rule(world: World) -> None:
     business = load_business()
     year_ago = _year_before(world.as_of)
     spend: dict[str, Decimal] = defaultdict(Decimal)
+    paid_orders: Counter[str] = Counter()
     for o in world.orders:
         if o[3] > year_ago:
             spend[o[1]] += o[5]
+            paid_orders[o[1]] += 1
     recorded = dict(_q(world.url, "select customer_id, tier from staging.stg_crm__memberships"))
-    expected = {cid: (spend[cid], business.tier_for(float(spend[cid])), business.tier_for(float(spend[cid])) == tier)
-                for cid, tier in recorded.items()}
+    expected = {}
+    for cid, tier in recorded.items():
+        rule_tier = business.tier_for(float(spend[cid]), paid_orders[cid])
+        expected[cid] = (spend[cid], paid_orders[cid], rule_tier, rule_tier == tier)
     actual = {r[0]: tuple(r[1:]) for r in _q(world.url, """
-        select customer_id, spend_12m, rule_tier, is_tier_agreed from marts.loyalty_member_tiers""")}
+        select customer_id, spend_12m, orders_12m, rule_tier, is_tier_agreed from marts.loyalty_member_tiers""")}
     assert actual == expected
-    agreed = Counter(v[2] for v in expected.values())
+    agreed = Counter(v[3] for v in expected.values())
     assert agreed[True] and agreed[False]  # both outcomes occur, so the comparison is exercised
+    # the order threshold decides some tiers (spend alone would give a higher one)
+    assert any(business.tier_for(float(spend[cid])) != v[2] for cid, v in expected.items())
 
 
 def test_points_balances_and_monthly_liability(world: World) -> None:

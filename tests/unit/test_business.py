@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,47 @@ def test_shipped_rules_parse_and_tiers_follow_spend() -> None:
     assert json.loads(as_env())["timezone"] == rules.timezone
 
 
+def test_tiers_need_both_spend_and_paid_orders() -> None:
+    """A member's tier is the highest whose spend AND paid-order thresholds they both reach;
+    without an order count only spend counts (the generator's CRM simulation)."""
+    rules = load_business()
+    assert [(t.min_spend_12m, t.min_orders_12m) for t in rules.tiers] == [(0, 0), (1000, 2), (3000, 4), (8000, 6)]
+    assert rules.tier_for(3000, 4) == "gold"  # both thresholds inclusive
+    assert rules.tier_for(3000, 3) == "silver"  # spend says gold, orders only silver
+    assert rules.tier_for(2999.99, 10) == "silver"  # orders say platinum, spend only silver
+    assert rules.tier_for(50_000, 1) == "bronze"  # one big order is not enough for silver
+    assert rules.tier_for(8000, 6) == "platinum"
+    assert rules.tier_for(0, 0) == "bronze"
+    assert rules.tier_for(50_000) == rules.tier_for(50_000, None) == "platinum"  # spend only
+
+
+def test_tiers_without_an_order_threshold_default_to_0(tmp_path: Path) -> None:
+    path = tmp_path / "business.yml"
+    path.write_text(re.sub(r", min_orders_12m: \d+", "", SHIPPED.read_text()))
+    rules = parse(path)
+    assert [t.min_orders_12m for t in rules.tiers] == [0, 0, 0, 0]
+    assert rules.tier_for(3000, 0) == "gold"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
         ("critical: 1, high: 4,", "high: 4,", "no target for ['critical']"),
-        ("{name: gold, min_spend_12m: 3000}", "{name: gold, min_spend_12m: 500}", "rise in order"),
+        (
+            "{name: gold, min_spend_12m: 3000,",
+            "{name: gold, min_spend_12m: 500,",
+            "min_spend_12m must start at 0 and rise in order",
+        ),
+        (
+            "{name: gold, min_spend_12m: 3000, min_orders_12m: 4}",
+            "{name: gold, min_spend_12m: 3000, min_orders_12m: 1}",
+            "min_orders_12m must start at 0 and rise in order",
+        ),
+        (
+            "{name: bronze, min_spend_12m: 0, min_orders_12m: 0}",
+            "{name: bronze, min_spend_12m: 0, min_orders_12m: 1}",
+            "min_orders_12m must start at 0",
+        ),
         ("critical: 24,", "critical: 0,", "must be positive"),
     ],
 )

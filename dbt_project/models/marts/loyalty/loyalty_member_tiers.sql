@@ -1,7 +1,8 @@
 -- One row per loyalty member (stg_crm__memberships): the tier the rules give them (loyalty.tiers:
--- the highest tier whose min_spend_12m their paid spend of the trailing 12 months reaches)
--- beside the tier the CRM records, whether they agree, how far the member is from the next
--- tier, and their points balance.
+-- the highest tier whose min_spend_12m their paid spend of the trailing 12 months and whose
+-- min_orders_12m their paid orders of those 12 months both reach) beside the tier the CRM
+-- records, whether they agree, how far the member is from the next tier on each threshold,
+-- and their points balance.
 with
 
 memberships as (
@@ -47,7 +48,7 @@ tiered as (
         c.customer_id is not null as has_customer_profile,
         coalesce(s.spend_12m, 0) as spend_12m,
         coalesce(s.orders_12m, 0) as orders_12m,
-        {{ loyalty_tier('s.spend_12m') }} as rule_tier
+        {{ loyalty_tier('s.spend_12m', 's.orders_12m') }} as rule_tier
     from memberships as m
     left join customers as c on c.customer_id = m.customer_id
     left join spend_12m as s on s.customer_id = m.customer_id
@@ -57,7 +58,9 @@ compared as (
     select
         *,
         {{ loyalty_tier_rank('rule_tier') }} as rule_tier_rank,
-        {{ loyalty_tier_rank('recorded_tier') }} as recorded_tier_rank
+        {{ loyalty_tier_rank('recorded_tier') }} as recorded_tier_rank,
+        {{ loyalty_next_tier_min_spend('rule_tier') }} as next_tier_min_spend,
+        {{ loyalty_next_tier_min_orders('rule_tier') }} as next_tier_min_orders
     from tiered
 ),
 
@@ -83,7 +86,12 @@ final as (
             else 'agreed'
         end as tier_status,
         {{ loyalty_next_tier('c.rule_tier') }} as next_tier,
-        ({{ loyalty_next_tier_min_spend('c.rule_tier') }} - c.spend_12m)::numeric(14,2) as spend_to_next_tier,
+        -- what is still missing on each threshold; 0 on one that is already reached (the other
+        -- holds the member back), null at the top (greatest() alone would turn null into 0)
+        case when c.next_tier_min_spend is not null
+            then greatest(0, c.next_tier_min_spend - c.spend_12m) end::numeric(14,2) as spend_to_next_tier,
+        case when c.next_tier_min_orders is not null
+            then greatest(0, c.next_tier_min_orders - c.orders_12m) end::integer as orders_to_next_tier,
         coalesce(p.points_earned, 0) as points_earned,
         coalesce(p.points_redeemed, 0) as points_redeemed,
         coalesce(p.points_expired, 0) as points_expired,
