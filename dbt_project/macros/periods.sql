@@ -15,3 +15,9 @@
         when 'month' then date_trunc('month', {{ day_column }})::date
     end
 {%- endmacro %}
+
+{#- True when a business day is in the trailing 12 months of the as-of day: after the same
+    day a year before, up to the as-of day itself. Tiers, 12-month spend and tags share it. -#}
+{% macro in_trailing_12_months(day_column, as_of_column) -%}
+    ({{ day_column }} > ({{ as_of_column }} - interval '12 months')::date and {{ day_column }} <= {{ as_of_column }})
+{%- endmacro %}

@@ -29,8 +29,7 @@ paid_orders as (
         o.order_amount,
         o.discount_amount,
         o.gross_amount,
-        -- trailing 12 months: after the same day a year before the as-of day
-        o.order_date > (as_of.as_of_date - interval '12 months')::date as is_in_last_12_months,
+        {{ in_trailing_12_months('o.order_date', 'as_of.as_of_date') }} as is_in_last_12_months,
         lag(o.order_date) over (partition by o.customer_id order by o.ordered_at, o.order_id) as previous_order_date,
         row_number() over (partition by o.customer_id order by o.ordered_at, o.order_id) as order_number
     from orders as o

@@ -32,9 +32,7 @@ spend_12m as (
         count(*) as orders_12m
     from orders as o
     cross join as_of
-    where o.is_paid
-        and o.order_date <= as_of.as_of_date
-        and o.order_date > (as_of.as_of_date - interval '12 months')::date
+    where o.is_paid and {{ in_trailing_12_months('o.order_date', 'as_of.as_of_date') }}
     group by o.customer_id
 ),
 
