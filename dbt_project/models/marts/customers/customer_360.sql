@@ -152,11 +152,19 @@ joined as (
     left join clv as v on v.customer_id = n.customer_id
 ),
 
-final as (
+tagged as (
     select
         *,
         {{ customer_tags() }} as tags
     from joined
+),
+
+final as (
+    select
+        *,
+        -- the same tags as one string, for BI tools that cannot filter arrays
+        array_to_string(tags, ',') as tag_list
+    from tagged
 )
 
 select * from final
