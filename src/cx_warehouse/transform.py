@@ -123,8 +123,14 @@ def run_transform(url: str | None = None, *, full_refresh: bool = False,
         full_refresh: rebuild incremental facts and snapshots from scratch.
         dbt_vars: dbt ``--vars`` (e.g. ``as_of_date``, ``incremental_lookback_days``).
     """
-    return {step.task_id: run_step(step, url, full_refresh=full_refresh, dbt_vars=dbt_vars)
-            for step in TRANSFORM_STEPS}
+    import time
+
+    results: dict[str, dict[str, Any]] = {}
+    for step in TRANSFORM_STEPS:
+        t0 = time.perf_counter()
+        results[step.task_id] = run_step(step, url, full_refresh=full_refresh, dbt_vars=dbt_vars)
+        results[step.task_id]["seconds"] = round(time.perf_counter() - t0, 3)
+    return results
 
 
 def mart_models() -> list[str]:
