@@ -230,7 +230,7 @@ def transform_benchmark(
     progress(f"transform: {base_rows:,} rows loaded; first build")
     first_build = _timed(lambda: run_transform(url, dbt_vars=BENCH_VARS))
     progress(f"transform: first build {first_build:.1f} s")
-    runs = []
+    runs: list[dict[str, Any]] = []
     total = base_rows
     for cycle in range(cycles):
         cut = first_cut + timedelta(days=daily_days * (cycle + 1))
@@ -251,7 +251,7 @@ def transform_benchmark(
                      "steps_s": {k: {t: r.get("seconds") for t, r in v.items()} for k, v in steps.items()}})
         progress(f"transform: cycle {cycle + 1}: +{new_rows:,} rows ({100 * new_rows / total:.2f}%), "
                  f"incremental {incremental:.1f} s, full refresh {full:.1f} s ({incremental / full:.2f}x)")
-    ratio = statistics.median(r["ratio"] for r in runs)
+    ratio = statistics.median(float(r["ratio"]) for r in runs)
     kpis = kpi_comparison(url, kpi_repeat)
     progress(f"transform: KPI query marts {kpis['marts_median_s'] * 1000:.1f} ms vs staging "
              f"{kpis['staging_median_s'] * 1000:.0f} ms")
