@@ -224,7 +224,8 @@ def _missing_sources(url: str, manifest: dict[str, Any]) -> list[str]:
     with connect(url) as conn:
         for uid, src in manifest["sources"].items():
             relation = f'"{src["schema"]}"."{src.get("identifier") or src["name"]}"'
-            if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+            row = conn.execute("select to_regclass(%s)", (relation,)).fetchone()
+            if row is None or row[0] is None:
                 missing.append(uid)
     return sorted(missing)
 
