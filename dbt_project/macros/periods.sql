@@ -21,3 +21,17 @@
 {% macro in_trailing_12_months(day_column, as_of_column) -%}
     ({{ day_column }} > ({{ as_of_column }} - interval '12 months')::date and {{ day_column }} <= {{ as_of_column }})
 {%- endmacro %}
+
+{#- The last day of the month that starts on a given day (date or timestamp). -#}
+{% macro month_end_of(start_column) -%}
+    (({{ start_column }} + interval '1 month')::date - 1)
+{%- endmacro %}
+
+{#- The last day of the period (day, week from Monday, month) that starts on a given day. -#}
+{% macro period_end_of(grain_column, start_column) -%}
+    case {{ grain_column }}
+        when 'day' then {{ start_column }}
+        when 'week' then {{ start_column }} + 6
+        when 'month' then {{ month_end_of(start_column) }}
+    end
+{%- endmacro %}

@@ -29,8 +29,8 @@ customer_months as (
         c.first_order_date,
         date_trunc('month', c.first_order_date)::date as cohort_month,
         months.month_start::date as month_start,
-        least((months.month_start + interval '1 month' - interval '1 day')::date, as_of.as_of_date) as period_end_date,
-        (months.month_start + interval '1 month' - interval '1 day')::date <= as_of.as_of_date as is_complete_month
+        least({{ month_end_of('months.month_start') }}, as_of.as_of_date) as period_end_date,
+        {{ month_end_of('months.month_start') }} <= as_of.as_of_date as is_complete_month
     from customers as c
     cross join as_of
     cross join lateral generate_series(

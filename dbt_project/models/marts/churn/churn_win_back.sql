@@ -179,8 +179,7 @@ final as (
         s.campaign_type || ':' || to_char(s.contact_month, 'YYYY-MM') as win_back_id,
         s.campaign_type,
         s.contact_month,
-        (s.contact_month + interval '1 month' - interval '1 day')::date
-            + {{ return_days }} <= as_of.as_of_date as is_window_complete,
+        {{ month_end_of('s.contact_month') }} + {{ return_days }} <= as_of.as_of_date as is_window_complete,
         s.contacted_customers::integer as contacted_customers,
         s.returned_customers::integer as returned_customers,
         round(100.0 * s.returned_customers / s.contacted_customers, 2)::numeric(7,2) as return_rate_pct,

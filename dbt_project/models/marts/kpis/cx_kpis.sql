@@ -107,10 +107,7 @@ current_values as (
     select
         p.period_grain,
         p.period_start,
-        (case p.period_grain
-            when 'week' then p.period_start + 6
-            else (p.period_start + interval '1 month')::date - 1
-        end) as period_end_date,
+        {{ period_end_of('p.period_grain', 'p.period_start') }} as period_end_date,
         s.nps_responses,
         s.nps,
         s.nps_standard_error,

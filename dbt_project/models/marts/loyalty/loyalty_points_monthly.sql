@@ -32,8 +32,8 @@ entries as (
 months as (
     select
         m.month_start::date as month_start,
-        least((m.month_start + interval '1 month' - interval '1 day')::date, as_of.as_of_date) as period_end_date,
-        (m.month_start + interval '1 month' - interval '1 day')::date <= as_of.as_of_date as is_complete_month
+        least({{ month_end_of('m.month_start') }}, as_of.as_of_date) as period_end_date,
+        {{ month_end_of('m.month_start') }} <= as_of.as_of_date as is_complete_month
     from as_of
     cross join lateral generate_series(
         (select date_trunc('month', min(created_date)) from entries),

@@ -19,11 +19,7 @@ scored as (
         {{ is_low_sample('nps_responses') }} as is_low_sample,
         {{ is_low_sample('csat_responses') }} as is_csat_low_sample,
         {{ is_low_sample('ces_responses') }} as is_ces_low_sample,
-        case period_grain
-            when 'day' then period_start - 1
-            when 'week' then period_start - 7
-            when 'month' then (period_start - interval '1 month')::date
-        end as previous_period_start
+        {{ previous_period_start('period_grain', 'period_start') }} as previous_period_start
     from cells
 ),
 
