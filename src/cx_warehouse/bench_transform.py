@@ -34,21 +34,13 @@ WORLD_START = date(2025, 11, 1)
 
 def _load_until(url: str, landing: Path, until: date | None) -> int:
     """Load every entity's files delivered before ``until``; returns rows loaded."""
-    from cx_warehouse.landing import LandingZone
-    from cx_warehouse.loading import ensure_schema, load_entity
-    from cx_warehouse.sources import load_sources
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.pipeline import load_landing
 
-    entities = [e for s in load_sources().values() for e in s.entities]
-    with connect(url, autocommit=True) as conn:
-        ensure_schema(conn, entities)
-    loaded = 0
-    for e in entities:
-        r = load_entity(e, url=url, landing=LandingZone(str(landing)), until=until)
-        if r.failed:
-            raise RuntimeError(f"benchmark load failed: {[f.error for f in r.failed]}")
-        loaded += sum(f.rows_loaded for f in r.files)
-    return loaded
+    results = load_landing(url, str(landing), until=until)
+    failed = [f.error for r in results for f in r.failed]
+    if failed:
+        raise RuntimeError(f"benchmark load failed: {failed}")
+    return sum(f.rows_loaded for r in results for f in r.files)
 
 
 def _timed(fn: Callable[[], Any]) -> float:

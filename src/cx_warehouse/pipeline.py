@@ -41,6 +41,15 @@ def prepare_warehouse(source_names: list[str] | None = None) -> list[str]:
     return [e.qualified_table for e in entities]
 
 
+def load_landing(url: str, landing: str, *, until: date | None = None) -> list[EntityResult]:
+    """Load every entity of every source from ``landing`` into ``url`` (files delivered before
+    ``until``), outside Airflow: benchmarks and tests load whole worlds with it."""
+    entities = [e for s in load_sources().values() for e in s.entities]
+    with connect(url, autocommit=True) as conn:
+        ensure_schema(conn, entities)
+    return [load_entity(e, url=url, landing=LandingZone(landing), until=until) for e in entities]
+
+
 def load_source_entity(source: str, entity: str, *, until: date | None = None,
                        run: RunContext | None = None,
                        progress: Callable[[FileResult], None] | None = None,

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from cx_warehouse.generator import FaultRates, generate
-from cx_warehouse.landing import LandingZone
-from cx_warehouse.loading import ensure_schema, load_entity
+from cx_warehouse.pipeline import load_landing
 from cx_warehouse.sources import load_sources
 from cx_warehouse.warehouse import connect
 
@@ -20,10 +19,7 @@ ENTITIES = [e for s in load_sources().values() for e in s.entities]
 
 def load_all(url: str, landing: Path, until: date | None = None) -> None:
     """Load every landed file (delivered before ``until``) of every entity into ``url``."""
-    with connect(url, autocommit=True) as conn:
-        ensure_schema(conn, ENTITIES)
-    for e in ENTITIES:
-        r = load_entity(e, url=url, landing=LandingZone(str(landing)), until=until)
+    for r in load_landing(url, str(landing), until=until):
         assert not r.failed, [f.error for f in r.failed]
 
 
