@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,26 @@ def print_marts(truth: Path | None = None) -> None:
         _say(f"  churn risk separates the generator's churning ({pos}) from loyal ({neg}) customers: AUC {auc:.3f}")
 
 
+def print_quality() -> None:
+    """The latest run of each quality gate, and where its evidence is."""
+    from cx_warehouse.quality.gates import docs_dir, latest_gate_runs
+
+    runs = latest_gate_runs()
+    if not runs:
+        return
+    _say("\n  quality gates (GX suites in expectations/, docs/quality.md):")
+    for r in runs:
+        note = f", {r['warnings']} warning(s)" if r["warnings"] else ""
+        note += f", {r['critical']} CRITICAL" if r["critical"] else ""
+        _say(f"    {r['gate']:<11} {r['decision']:<8} {r['expectations']:>4} expectations over "
+             f"{r['rows'] or 0:>7,} rows in {r['seconds']:.1f}s{note}")
+    if any(r["warnings"] or r["critical"] for r in runs):
+        _say("    failing rows: cxw quality failures <gate run id> (cxw quality recent lists them)")
+    index = docs_dir() / "index.html"
+    if index.exists():
+        _say(f"  Data Docs (static HTML, personal data scrubbed): {index}")
+
+
 def _compare_truth(truth_path: Path, summ: dict[str, Any]) -> bool:
     """Set the loader's totals beside the generator's ground truth."""
     truth = json.loads(truth_path.read_text())
@@ -240,6 +260,7 @@ def _compare_truth(truth_path: Path, summ: dict[str, Any]) -> bool:
 
 def cmd_status(args: argparse.Namespace) -> int:
     ok = print_summary(_truth_path())
+    print_quality()
     print_marts(_truth_path())
     return 0 if ok else 1
 
@@ -273,9 +294,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say("      migrating (first run only) ..." if ensure_metadata_db(s, airflow_log) else "      ready")
 
     last_day = date.fromisoformat(args.start) + timedelta(days=args.days - 1)
-    # A run whose data interval ends after the last delivery day (and the re-deliveries of
-    # it the day after) picks up every file.
-    logical = f"{(last_day + timedelta(days=3)).isoformat()}T00:00:00+00:00"
+    # The daily run whose data interval ends at 02:00-03:00 the day after the last delivery
+    # day: it loads every file (the first run takes the whole history) and its quality gates
+    # judge the last delivery day as the day's run in production would.
+    logical = f"{(last_day + timedelta(days=1)).isoformat()}T03:00:00+00:00"
     dag_ids = [f"ingest_{n}" for n in sorted(load_sources())] + ["transform_warehouse"]
     _step(4, total, f"Running the DAGs through Airflow for {logical[:10]} (log: {airflow_log})")
     _say(f"      {', '.join(dag_ids[:-1])}: the first run loads the whole history, later runs only "
@@ -292,6 +314,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _step(5, total, "What landed where, and what the marts say")
     ok = print_summary(_truth_path(), reasons_per_entity=3)
+    print_quality()
     if not failed:
         print_marts(_truth_path())
     _say(f"\nDone in {time.perf_counter() - t_start:.0f}s.")
@@ -337,6 +360,50 @@ def cmd_transform(args: argparse.Namespace) -> int:
             _say(f"FAILED at {step.task_id}: {exc}")
             return 1
         _say(f"  {step.task_id:<24} {time.perf_counter() - t0:6.1f}s")
+    return 0
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from cx_warehouse.quality import gates
+
+    if args.action == "run":
+        names = args.gate or list(gates.load_gates())
+        stopped = False
+        for name in names:
+            run = gates.GateRun(run_id=args.run_id, as_of=_timestamp(args.as_of),
+                                interval_start=_timestamp(args.interval_start),
+                                interval_end=_timestamp(args.interval_end))
+            report = gates.run_gate(name, run)
+            _say(report.summary())
+            stopped |= not report.passed
+        return 1 if stopped else 0
+    if args.action == "failures":
+        if not args.gate:
+            raise CliError("usage: cxw quality failures <gate run id or validation id> (printed by the gate)")
+        failures = gates.failing_rows(args.gate[0])
+        if not failures:
+            _say("no failed expectations for that id")
+        for f in failures:
+            _say(f"{f['severity']:<8} {f['suite']}: {f['expectation']}({f['column'] or ''}) observed {f['observed']}")
+            if f["exception"]:
+                _say(f"         error: {f['exception']}")
+            for row in f["failing_rows"] or []:
+                _say(f"         {json.dumps(row, ensure_ascii=False, default=str)}")
+            if f["query"]:
+                _say(f"         all failing rows: {' '.join(f['query'].split())}")
+        return 0
+    if args.action == "docs":
+        _say(str(gates.docs_dir() / "index.html"))
+        return 0
+    for row in gates.recent_gate_runs(limit=args.limit):
+        _say("  ".join(str(v) for v in row))
     return 0
 
 
@@ -394,6 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--step", action="append", help="run only this step (repeatable), e.g. fit_clv")
     tr.set_defaults(func=cmd_transform)
 
+    q = sub.add_parser("quality", help="data-quality gates: GX suites from expectations/ (docs/quality.md)")
+    q.add_argument("action", choices=["run", "failures", "recent", "docs"],
+                   help="run [GATE ...]: validate (default every gate); failures ID: the failing rows of a gate "
+                        "run; recent: the latest gate runs; docs: where Data Docs are")
+    q.add_argument("gate", nargs="*", help="gate names (run) or a gate run / validation id (failures)")
+    q.add_argument("--as-of", help="judge freshness against this time (default: the interval end, else now)")
+    q.add_argument("--interval-start", help="first day judged for delivery volume (default: a day before the end)")
+    q.add_argument("--interval-end", help="end of the data interval (default: --as-of)")
+    q.add_argument("--run-id", default="manual", help="run id whose loaded delivery days are judged")
+    q.add_argument("--limit", type=int, default=20)
+    q.set_defaults(func=cmd_quality)
+
     b = sub.add_parser("bench", help="benchmarks (see BENCHMARKS.md)", add_help=False)
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
@@ -402,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from cx_warehouse.loading import LoadError
+    from cx_warehouse.quality.specs import SpecError
     from cx_warehouse.sources import SourceConfigError
     from cx_warehouse.warehouse import WarehouseError
 
@@ -415,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, WarehouseError, SourceConfigError, LoadError) as exc:
+    except (CliError, WarehouseError, SourceConfigError, LoadError, SpecError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -95,6 +95,28 @@ def run_transform_step(task_id: str) -> dict[str, Any]:
 
 
 @task
+def quality_gate(gate: str, **context: Any) -> dict[str, Any]:
+    """Validate the gate's GX suites; a critical failure fails the task, without retries.
+
+    The same data fails the same way on a retry, so the task fails at once; its Assets are
+    not emitted, so nothing downstream runs on the data. Fix the data (or the suite, in a
+    reviewed commit) and clear the task. Warnings are logged and stored, and do not block.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from cx_warehouse.quality.gates import GateRun, run_gate
+
+    run = GateRun(run_id=str(context.get("run_id") or "manual"),
+                  interval_start=context.get("data_interval_start"),
+                  interval_end=context.get("data_interval_end"))
+    report = run_gate(gate, run)
+    if not report.passed:
+        raise AirflowFailException(report.summary())
+    return {"gate": gate, "gate_run_id": str(report.gate_run_id), "warnings": len(report.warnings),
+            "seconds": round(report.seconds, 2), "data_docs": str(report.docs_index or "")}
+
+
+@task
 def grant_bi_access() -> str:
     """Re-apply the BI role's read-only grants on marts after the build."""
     from cx_warehouse.bi_access import BI_ROLE, bi_password, ensure_bi_access
@@ -136,8 +158,11 @@ def build_transform_dag() -> DAG:
             "selection (models, snapshots and their tests), so a failing test stops the tasks "
             "after it; the Python tasks fit and score models between the layers:\n\n"
             f"{steps}\n\nRetry a failed task from here; dbt's log is in the task log and its "
-            "artefacts in `<CX_HOME>/dbt/target`. Last, `grant_bi_access` re-applies the "
-            "read-only BI role's grants on `marts` (docs/bi.md); the marts' Assets are its outlets."
+            "artefacts in `<CX_HOME>/dbt/target`. Then `quality_gate_marts` validates the marts "
+            "with the GX suites of `expectations/marts/` (docs/quality.md): a critical failure stops "
+            "the run there. Last, `grant_bi_access` re-applies the read-only BI role's grants on "
+            "`marts` (docs/bi.md); the marts' Assets are its outlets, so reports only see marts "
+            "that passed the gate."
         ),
     )
     def transform() -> None:
@@ -146,8 +171,13 @@ def build_transform_dag() -> DAG:
             tasks[step.task_id] = run_transform_step.override(task_id=step.task_id, doc_md=step.doc)(step.task_id)
             for upstream in step.upstream:
                 tasks[upstream] >> tasks[step.task_id]
+        gate = quality_gate.override(
+            task_id="quality_gate_marts",
+            doc_md="GX suites of every mart (`expectations/marts/`); a critical failure stops the "
+                   "run here, before the BI grants and the marts' Assets that reports schedule on.",
+        )("marts")
         grant = grant_bi_access.override(task_id="grant_bi_access", outlets=marts)()
-        tasks[TRANSFORM_STEPS[-1].task_id] >> grant
+        tasks[TRANSFORM_STEPS[-1].task_id] >> gate >> grant
 
     return transform()
 
@@ -163,7 +193,10 @@ def build_ingest_dag(source_name: str) -> DAG:
         "Each run loads every landed file delivered before the end of its data interval that "
         "is not loaded yet (by path and SHA-256), so the first run takes the whole history and "
         "re-runs change nothing. Rows failing typing or required fields go to "
-        "`audit.quarantine`; every file is recorded in `audit.load_audit`.\n\n"
+        "`audit.quarantine`; every file is recorded in `audit.load_audit`. Then "
+        f"`quality_gate_raw_{src.name}` validates the new rows with the GX suites of "
+        "`expectations/raw/` (docs/quality.md); the raw tables' Assets, which the transform "
+        "schedules on, are emitted only when no critical expectation failed.\n\n"
         "| entity | files | raw table | key |\n|---|---|---|---|\n" + entity_lines
         + f"\n\nGenerated from `{src.config_file.name if src.config_file else ''}`."
     )
@@ -183,11 +216,17 @@ def build_ingest_dag(source_name: str) -> DAG:
         loads = []
         for e in src.entities:
             loaded = load_entity_files.override(
-                task_id=f"load_{e.name}", outlets=[raw_asset(e)],
+                task_id=f"load_{e.name}",
                 doc_md=f"Load `{e.pattern}` into `{e.qualified_table}`.",
             )(src.name, e.name)
             prepared >> loaded
             loads.append(loaded)
-        report_loads.override(task_id="report_loads")(src.name, loads)
+        reported = report_loads.override(task_id="report_loads")(src.name, loads)
+        gate = quality_gate.override(
+            task_id=f"quality_gate_raw_{src.name}", outlets=[raw_asset(e) for e in src.entities],
+            doc_md=f"GX suites of the {src.name} raw tables, their deliveries and freshness "
+                   f"(gate `raw_{src.name}` in `expectations/gates.yml`).",
+        )(f"raw_{src.name}")
+        reported >> gate
 
     return ingest()

@@ -48,10 +48,12 @@ def test_ingestion_dags_have_data_intervals_retries_owners_and_assets(dagbag) ->
             assert task.owner and task.owner != "airflow", task.task_id
             assert task.execution_timeout is not None, task.task_id
             assert task.on_failure_callback, task.task_id
-        outlets = {
-            a.name for t in dag.tasks for a in t.outlets
-        }
-        assert outlets == {e.qualified_table for e in source.entities}
+        # Only the raw quality gate emits the raw Assets: a critical failure keeps the
+        # transform (scheduled on them) from running on the data.
+        gate = dag.get_task(f"quality_gate_raw_{name}")
+        assert {a.name for a in gate.outlets} == {e.qualified_table for e in source.entities}
+        assert all(not t.outlets for t in dag.tasks if t is not gate)
+        assert gate.upstream_task_ids == {"report_loads"} and not gate.downstream_task_ids
         loads = [t for t in dag.tasks if t.task_id.startswith("load_")]
         assert {t.task_id for t in loads} == {f"load_{e.name}" for e in source.entities}
         for t in loads:
@@ -109,9 +111,14 @@ def test_transform_dag_follows_the_declared_steps_and_publishes_the_marts(dagbag
     from cx_warehouse.transform import TRANSFORM_STEPS, mart_models
 
     dag = dagbag.dags["transform_warehouse"]
-    assert {t.task_id for t in dag.tasks} == {s.task_id for s in TRANSFORM_STEPS} | {"grant_bi_access"}
+    assert {t.task_id for t in dag.tasks} == (
+        {s.task_id for s in TRANSFORM_STEPS} | {"quality_gate_marts", "grant_bi_access"})
     for step in TRANSFORM_STEPS:
         assert set(dag.get_task(step.task_id).upstream_task_ids) == set(step.upstream)
+    # The mart gate sits between the last build step and the task that publishes the marts.
+    assert dag.get_task("quality_gate_marts").upstream_task_ids == {TRANSFORM_STEPS[-1].task_id}
+    assert dag.get_task("grant_bi_access").upstream_task_ids == {"quality_gate_marts"}
+    assert not dag.get_task("quality_gate_marts").outlets
     outlets = {a.name for a in dag.get_task("grant_bi_access").outlets}
     assert {"marts.customer_360", "marts.cx_kpis"} <= outlets
     assert outlets == {f"marts.{m}" for m in mart_models()}
