@@ -918,6 +918,8 @@ def main(argv: list[str] | None = None) -> int:
             goal(f"scorecard KPIs from marts >= {bt.GOAL_KPI_SPEEDUP:.0f}x faster than from staging",
                  res["kpis"]["speedup"] if res["kpis"]["numbers_agree"] else None,
                  bt.GOAL_KPI_SPEEDUP, at_most=False),
+            goal(f"quality gates < {bt.GOAL_GATES_SHARE:.0%} of the daily pipeline run",
+                 res["gates_share_daily"], bt.GOAL_GATES_SHARE, at_most=True),
         ]
         results["transform"] = res
         goals += res["goals"]

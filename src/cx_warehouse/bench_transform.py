@@ -8,6 +8,10 @@ Measured side by side in one run, on the benchmark's own PostgreSQL:
   the same data is rebuilt with ``--full-refresh`` (timed). The incremental run and the full
   refresh of a cycle see the same data, and the cycles interleave them. Goal: incremental
   at most 10% of the full refresh.
+* **Quality gates vs the pipeline.** Each load is followed by the raw gates and each build by
+  the mart gate, each gate in a process of its own as an Airflow task runs it (GX's import
+  included). Their time is reported as a share of the whole run (load + raw gates +
+  transform + mart gate), for the first build and for each daily cycle. Goal: under 15%.
 * **Scorecard KPIs from the marts vs from staging.** The KPI query a report makes on
   ``marts.cx_kpis`` against a query computing the same numbers from the staging views
   (the numbers must agree). Goal: the marts at least 100x faster.
@@ -24,6 +28,7 @@ from typing import Any
 
 GOAL_INCREMENTAL_VS_FULL = 0.10
 GOAL_KPI_SPEEDUP = 100.0
+GOAL_GATES_SHARE = 0.15
 DEFAULT_CUSTOMERS = 50_000
 DEFAULT_DAYS = 365
 DEFAULT_DAILY_DAYS = 4
@@ -41,6 +46,32 @@ def _load_until(url: str, landing: Path, until: date | None) -> int:
     if failed:
         raise RuntimeError(f"benchmark load failed: {failed}")
     return sum(f.rows_loaded for r in results for f in r.files)
+
+
+def run_gates(url: str, gates: list[str], *, interval_start: date, interval_end: date,
+              run_id: str) -> dict[str, float]:
+    """Run each quality gate in a fresh process (as its Airflow task would); seconds per gate."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CX_WAREHOUSE_URL=url)
+    seconds = {}
+    for gate in gates:
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "cx_warehouse.cli", "quality", "run", gate, "--run-id", run_id,
+             "--interval-start", interval_start.isoformat(), "--interval-end", interval_end.isoformat()],
+            env=env, capture_output=True, text=True)
+        seconds[gate] = time.perf_counter() - t0
+        if proc.returncode not in (0, 1):  # 1 = a gate stopped: still a measured run
+            raise RuntimeError(f"quality gate {gate} could not run: {proc.stderr[-2000:]}")
+        if proc.returncode == 1:
+            print(proc.stdout[-1500:])
+    return seconds
+
+
+RAW_GATES = ["raw_crm", "raw_survey", "raw_social"]
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -218,22 +249,39 @@ def transform_benchmark(
     # deliveries of day d arrive in files dated d (re-deliveries d+1): `until` is exclusive
     first_cut = last - timedelta(days=daily_days * cycles) + timedelta(days=1)
     progress(f"transform: loading deliveries before {first_cut}")
+    t0 = time.perf_counter()
     base_rows = _load_until(url, landing, first_cut)
-    progress(f"transform: {base_rows:,} rows loaded; first build")
+    first_load = time.perf_counter() - t0
+    raw_gates = run_gates(url, RAW_GATES, interval_start=first_cut - timedelta(days=1), interval_end=first_cut,
+                          run_id="bench-history")
+    progress(f"transform: {base_rows:,} rows loaded in {first_load:.1f} s, raw gates "
+             f"{sum(raw_gates.values()):.1f} s; first build")
     first_build = _timed(lambda: run_transform(url, dbt_vars=BENCH_VARS))
-    progress(f"transform: first build {first_build:.1f} s")
+    mart_gate = run_gates(url, ["marts"], interval_start=first_cut - timedelta(days=1), interval_end=first_cut,
+                          run_id="bench-history")
+    gates_runs = [_gate_share("first build", first_load, raw_gates, first_build, mart_gate)]
+    progress(f"transform: first build {first_build:.1f} s, mart gate {mart_gate['marts']:.1f} s")
     runs: list[dict[str, Any]] = []
     total = base_rows
     for cycle in range(cycles):
         cut = first_cut + timedelta(days=daily_days * (cycle + 1))
         if cycle == cycles - 1:
             cut = last + timedelta(days=3)  # and the re-deliveries after the last day
+        t0 = time.perf_counter()
         new_rows = _load_until(url, landing, cut)
+        load_s = time.perf_counter() - t0
         total += new_rows
+        # the gates judge the cycle's delivery days (not the re-delivery days after the last)
+        judged = (first_cut + timedelta(days=daily_days * cycle), min(cut, last + timedelta(days=1)))
+        raw_gates = run_gates(url, RAW_GATES, interval_start=judged[0], interval_end=judged[1],
+                              run_id=f"bench-cycle-{cycle + 1}")
         steps: dict[str, dict[str, Any]] = {}
         t0 = time.perf_counter()
         steps["incremental"] = run_transform(url, dbt_vars=BENCH_VARS)
         incremental = time.perf_counter() - t0
+        mart_gate = run_gates(url, ["marts"], interval_start=judged[0], interval_end=judged[1],
+                              run_id=f"bench-cycle-{cycle + 1}")
+        gates_runs.append(_gate_share(f"daily cycle {cycle + 1}", load_s, raw_gates, incremental, mart_gate))
         t0 = time.perf_counter()
         steps["full"] = run_transform(url, full_refresh=True, dbt_vars=BENCH_VARS)
         full = time.perf_counter() - t0
@@ -242,7 +290,8 @@ def transform_benchmark(
                      "ratio": incremental / full,
                      "steps_s": {k: {t: r.get("seconds") for t, r in v.items()} for k, v in steps.items()}})
         progress(f"transform: cycle {cycle + 1}: +{new_rows:,} rows ({100 * new_rows / total:.2f}%), "
-                 f"incremental {incremental:.1f} s, full refresh {full:.1f} s ({incremental / full:.2f}x)")
+                 f"incremental {incremental:.1f} s, full refresh {full:.1f} s ({incremental / full:.2f}x); "
+                 f"gates {gates_runs[-1]['gates_s']:.1f} s = {gates_runs[-1]['share']:.1%} of the daily run")
     ratio = statistics.median(float(r["ratio"]) for r in runs)
     kpis = kpi_comparison(url, kpi_repeat)
     progress(f"transform: KPI query marts {kpis['marts_median_s'] * 1000:.1f} ms vs staging "
@@ -251,7 +300,17 @@ def transform_benchmark(
         "customers": customers, "days": days, "seed": seed, "daily_days": daily_days,
         "first_build_s": first_build, "cycles": runs,
         "incremental_vs_full": ratio, "kpis": kpis,
+        "gates": gates_runs, "gates_share_daily": statistics.median(
+            float(g["share"]) for g in gates_runs if g["run"].startswith("daily")),
     }
+
+
+def _gate_share(run: str, load_s: float, raw_gates: dict[str, float], transform_s: float,
+                mart_gate: dict[str, float]) -> dict[str, Any]:
+    gates_s = sum(raw_gates.values()) + sum(mart_gate.values())
+    total = load_s + transform_s + gates_s
+    return {"run": run, "load_s": load_s, "transform_s": transform_s, "gates_s": gates_s,
+            "per_gate_s": {**raw_gates, **mart_gate}, "pipeline_s": total, "share": gates_s / total}
 
 
 def print_transform_report(res: dict[str, Any]) -> None:
@@ -266,6 +325,11 @@ def print_transform_report(res: dict[str, Any]) -> None:
         inc, full = r["steps_s"]["incremental"], r["steps_s"]["full"]
         print(f"  cycle {r['cycle']} by step (incremental / full refresh, s): "
               + ", ".join(f"{t} {inc[t]:.1f}/{full[t]:.1f}" for t in inc))
+    print("quality gates (each in its own process, as Airflow runs them):")
+    for g in res.get("gates", []):
+        per = ", ".join(f"{k} {v:.1f}" for k, v in g["per_gate_s"].items())
+        print(f"  {g['run']:<14} load {g['load_s']:6.1f} s + transform {g['transform_s']:6.1f} s + gates "
+              f"{g['gates_s']:5.1f} s ({per}) -> gates {g['share']:.1%} of {g['pipeline_s']:.1f} s")
     k = res["kpis"]
     agree = "numbers agree" if k["numbers_agree"] else "NUMBERS DIFFER"
     print(f"KPI query for {k['month']}: marts {k['marts_median_s'] * 1000:.2f} ms, staging "

@@ -119,7 +119,10 @@ def _gx_expectation_types() -> set[str]:
 
 def parse_suite(path: Path, known_types: set[str] | None = None) -> SuiteSpec:
     """Read one suite file; raise :class:`SpecError` naming the file and the problem."""
-    where = str(path)
+    try:
+        where = str(path.resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        where = str(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
