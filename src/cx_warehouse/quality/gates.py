@@ -304,7 +304,8 @@ def _observed(result: dict[str, Any]) -> str:
 
 
 def _outcome(suite: SuiteSpec, spec: ExpectationSpec, r: Any, batch: str) -> Outcome:
-    result = scrub_result(dict(r.result or {}), spec.column, suite.personal_data)
+    """The stored view of one (already scrubbed) GX result."""
+    result = dict(r.result or {})
     info = r.exception_info or {}
     exception = None
     if info.get("raised_exception"):
@@ -368,6 +369,8 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
 
     Call :meth:`GateReport.raise_if_stopped` to act on the decision.
     """
+    from cx_warehouse.loading import ensure_schema
+    from cx_warehouse.sources import load_sources
     from cx_warehouse.warehouse import connect, warehouse_url
 
     t0 = time.perf_counter()
@@ -385,9 +388,6 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
         ensure_quality_schema(conn)
         # Suites look across sources (survey respondents -> CRM customers, freshness of every
         # raw table): make sure every declared raw table exists, empty if not loaded yet.
-        from cx_warehouse.loading import ensure_schema
-        from cx_warehouse.sources import load_sources
-
         ensure_schema(conn, [e for src in load_sources().values() for e in src.entities])
         plans = []
         for name in gate.suites:
@@ -407,13 +407,17 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
             gx.ValidationDefinition(name=f"{gate.name}:{suite.name}", data=batch_def, suite=gx_suite))
         result = vd.run(result_format=_result_format(suite))
         pairs = _pair_results(suite, gx_suite, result)
+        # Scrubbed in place, once: both the stored outcomes and Data Docs read these results.
+        for spec, r in pairs:
+            r.result = scrub_result(dict(r.result or {}), spec.column, suite.personal_data)
         outcomes = [_outcome(suite, spec, r, sql_text) for spec, r in pairs]
         rows = next((o.element_count for o in outcomes if o.element_count is not None), None)
         sr = SuiteReport(suite=suite, validation_id=uuid.uuid4(), batch_rows=rows, outcomes=outcomes,
                          seconds=time.perf_counter() - t, gx_success=bool(result.success))
         report.suites.append(sr)
         _store(target, gate, run, report.gate_run_id, sr, sql_text, params, load_ids or [], started)
-        _scrub_for_docs(result, suite, gx_suite)
+        for _, r in pairs:
+            r.result.pop("unexpected_index_query", None)   # stored; on a web page it is just noise
         report.gx_results.append(result)
     report.gx_seconds = time.perf_counter() - t_gx
 
@@ -455,13 +459,6 @@ def _pair_results(suite: SuiteSpec, gx_suite: Any, result: Any) -> list[tuple[Ex
     if missing or len(found) != len(by_id):
         raise RuntimeError(f"{suite.file_label}: GX returned no result for {missing}")
     return [(spec, found[i]) for i, spec in by_id.items()]
-
-
-def _scrub_for_docs(result: Any, suite: SuiteSpec, gx_suite: Any) -> None:
-    """Replace each GX result's payload by its scrubbed copy, so Data Docs show no personal data."""
-    for spec, r in _pair_results(suite, gx_suite, result):
-        r.result = scrub_result(dict(r.result or {}), spec.column, suite.personal_data)
-        r.result.pop("unexpected_index_query", None)
 
 
 def _store(url: str, gate: GateSpec, run: GateRun, gate_run_id: uuid.UUID, sr: SuiteReport, sql_text: str,

@@ -46,7 +46,8 @@ scored as (
     from scaled
 ),
 
--- the signal with the largest weighted contribution
+-- the signal with the largest weighted contribution; a contribution that rounds to zero in
+-- the published columns is no reason (else a customer shows a reason beside a risk of 0.0000)
 top_reasons as (
     select distinct on (s.customer_id)
         s.customer_id,
@@ -59,7 +60,7 @@ top_reasons as (
             ('{{ name }}', {{ loop.index }}, {{ weights[name] }} * s.{{ name }}){{ ',' if not loop.last }}
         {%- endfor %}
     ) as c (signal_name, signal_order, contribution)
-    where c.contribution > 0
+    where round(c.contribution::numeric, 4) > 0
     order by s.customer_id, c.contribution desc, c.signal_order
 ),
 
