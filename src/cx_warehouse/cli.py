@@ -213,9 +213,9 @@ def print_marts(truth: Path | None = None) -> None:
 
 def print_quality() -> None:
     """The latest run of each quality gate, and where its evidence is."""
-    from cx_warehouse.quality.gates import docs_dir, latest_gate_runs
+    from cx_warehouse.quality.gates import docs_dir, gate_runs
 
-    runs = latest_gate_runs()
+    runs = gate_runs(latest_per_gate=True)
     if not runs:
         return
     _say("\n  quality gates (GX suites in expectations/, docs/quality.md):")
@@ -402,8 +402,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.action == "docs":
         _say(str(gates.docs_dir() / "index.html"))
         return 0
-    for row in gates.recent_gate_runs(limit=args.limit):
-        _say("  ".join(str(v) for v in row))
+    for r in gates.gate_runs(limit=args.limit):
+        _say(f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['gate']:<11} {r['decision']:<8} {r['critical']} critical, "
+             f"{r['warnings']} warning(s), {r['rows'] or 0:,} rows, {r['seconds']} s  {r['gate_run_id']}  {r['run_id']}")
     return 0
 
 

@@ -515,23 +515,10 @@ def failing_rows(gate_run_or_validation: str, url: str | None = None) -> list[di
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def recent_gate_runs(limit: int = 20, url: str | None = None) -> list[tuple[Any, ...]]:
-    """The latest gate runs, newest first: when, gate, decision, failures, batch rows, seconds."""
-    from cx_warehouse.warehouse import connect
-
-    with connect(url) as conn:
-        ensure_quality_schema(conn)
-        return conn.execute(
-            """select to_char(min(started_at), 'YYYY-MM-DD HH24:MI:SS'), gate, gate_run_id,
-                      case when bool_and(passed) then 'passed' else 'STOPPED' end,
-                      sum(failed_critical) as critical, sum(failed_warning) as warnings,
-                      sum(batch_rows) as rows, round(sum(duration_ms) / 1000.0, 1) as seconds, min(run_id)
-               from audit.quality_validations
-               group by gate, gate_run_id order by min(started_at) desc limit %s""", (limit,)).fetchall()
-
-
-def latest_gate_runs(url: str | None = None) -> list[dict[str, Any]]:
-    """The latest run of each gate: decision, failures, expectations, rows judged, seconds."""
+def gate_runs(*, latest_per_gate: bool = False, limit: int | None = None,
+              url: str | None = None) -> list[dict[str, Any]]:
+    """Gate runs, newest first (or the latest run of each gate, by gate): when, decision,
+    failures, expectations, rows judged, seconds. Empty before any gate has run."""
     from cx_warehouse.warehouse import connect
 
     with connect(url) as conn:
@@ -539,13 +526,18 @@ def latest_gate_runs(url: str | None = None) -> list[dict[str, Any]]:
         if not exists or not exists[0]:
             return []
         rows = conn.execute(
-            """with latest as (
-                   select distinct on (gate) gate, gate_run_id from audit.quality_validations
-                   order by gate, started_at desc)
-               select v.gate, v.gate_run_id::text, case when bool_and(v.passed) then 'passed' else 'STOPPED' end,
-                      sum(v.failed_critical), sum(v.failed_warning), sum(v.expectations), sum(v.batch_rows),
-                      sum(v.duration_ms) / 1000.0
-               from audit.quality_validations v join latest using (gate, gate_run_id)
-               group by v.gate, v.gate_run_id order by v.gate""").fetchall()
-    keys = ("gate", "gate_run_id", "decision", "critical", "warnings", "expectations", "rows", "seconds")
+            f"""with runs as (
+                   select gate, gate_run_id::text, min(run_id) as run_id, min(started_at) as started_at,
+                          case when bool_and(passed) then 'passed' else 'STOPPED' end as decision,
+                          sum(failed_critical) as critical, sum(failed_warning) as warnings,
+                          sum(expectations) as expectations, sum(batch_rows) as rows,
+                          round(sum(duration_ms) / 1000.0, 1) as seconds
+                   from audit.quality_validations
+                   group by gate, gate_run_id)
+               select {"distinct on (gate)" if latest_per_gate else ""} *
+               from runs
+               order by {"gate, started_at desc" if latest_per_gate else "started_at desc"}
+               limit %s""", (limit,)).fetchall()
+    keys = ("gate", "gate_run_id", "run_id", "started_at", "decision", "critical", "warnings", "expectations",
+            "rows", "seconds")
     return [dict(zip(keys, r, strict=True)) for r in rows]
