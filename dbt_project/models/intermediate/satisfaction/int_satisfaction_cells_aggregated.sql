@@ -48,7 +48,9 @@ aggregated as (
         count(*) filter (where is_csat_satisfied) as csat_satisfied,
         sum(csat_score) as csat_score_sum,
         count(ces_score) as ces_responses,
-        sum(ces_score) as ces_score_sum
+        sum(ces_score) as ces_score_sum,
+        -- with the sum and the count, the CES's standard error (satisfaction_scores)
+        sum(ces_score * ces_score) as ces_score_sum_of_squares
     from dimensioned
     group by period_grain, period_start, dimension, dimension_value
 ),

@@ -3,10 +3,28 @@
 -- (satisfaction_scores, churn_rates, loyalty_kpis_monthly, fct_tickets, fct_orders,
 -- loyalty_customer_value, fct_social_mentions) and sits beside its value in the previous
 -- period (previous_<kpi>). Churn, retention and repeat purchase are monthly measures: null
--- on week rows.
+-- on week rows. Every KPI estimated from a sample also carries its standard error
+-- (<kpi>_standard_error), the count it rests on, and is_<kpi>_change_significant: the change
+-- from the previous period is outside z_95 times its standard error and both periods have at
+-- least satisfaction.min_responses observations (macros/significance.sql). The NPS's SE and
+-- flag come from satisfaction_scores; avg_predicted_clv is a model output, not a sample, and
+-- has neither.
 {%- set kpis = ['nps', 'csat_pct', 'ces_mean', 'retention_rate_pct', 'churn_rate_pct',
                 'repeat_purchase_rate_pct', 'complaint_rate_pct', 'sla_breach_pct',
                 'avg_predicted_clv', 'sentiment_mean', 'negative_mention_pct'] %}
+{#- KPI tested for a significant change, and the count of observations it is estimated over -#}
+{%- set tested_kpis = [
+    ('csat_pct', 'csat_responses'),
+    ('ces_mean', 'ces_responses'),
+    ('retention_rate_pct', 'customers_at_start'),
+    ('churn_rate_pct', 'customers_at_start'),
+    ('repeat_purchase_rate_pct', 'buyers'),
+    ('complaint_rate_pct', 'paid_orders'),
+    ('sla_breach_pct', 'tickets'),
+    ('sentiment_mean', 'scored_mentions'),
+    ('negative_mention_pct', 'scored_mentions'),
+] %}
+{%- set churn_pct = pct('c.churned_customers', 'c.customers_at_start') %}
 with
 
 as_of as (
@@ -84,6 +102,8 @@ mention_periods as (
         {{ period_start_of('g.period_grain', 'm.posted_date') }} as period_start,
         count(*) as mentions,
         avg(m.sentiment_score) as sentiment_mean,
+        {{ mean_standard_error('sum(m.sentiment_score)', 'sum(power(m.sentiment_score, 2))', 'count(m.sentiment_score)') }}
+            as sentiment_mean_standard_error,
         count(*) filter (where m.sentiment_label in ('positive', 'neutral', 'negative')) as scored_mentions,
         count(*) filter (where m.sentiment_label = 'negative') as negative_mentions
     from mentions as m
@@ -128,7 +148,25 @@ current_values as (
         o.avg_predicted_clv::numeric(14, 2) as avg_predicted_clv,
         coalesce(m.mentions, 0) as mentions,
         m.sentiment_mean::numeric(6, 4) as sentiment_mean,
-        (100.0 * m.negative_mentions / nullif(m.scored_mentions, 0))::numeric(6, 2) as negative_mention_pct
+        (100.0 * m.negative_mentions / nullif(m.scored_mentions, 0))::numeric(6, 2) as negative_mention_pct,
+        -- the samples behind the KPIs, and each KPI's standard error (kept unrounded here)
+        s.csat_responses,
+        s.ces_responses,
+        c.customers_at_start,
+        l.buyers,
+        coalesce(m.scored_mentions, 0) as scored_mentions,
+        {{ pct_standard_error('s.csat_pct', 's.csat_responses') }} as csat_pct_standard_error,
+        s.ces_mean_standard_error,
+        {{ pct_standard_error('(100 - ' ~ churn_pct ~ ')', 'c.customers_at_start') }} as retention_rate_pct_standard_error,
+        {{ pct_standard_error(churn_pct, 'c.customers_at_start') }} as churn_rate_pct_standard_error,
+        {{ pct_standard_error(pct('l.returning_buyers', 'l.buyers'), 'l.buyers') }}
+            as repeat_purchase_rate_pct_standard_error,
+        {{ rate_standard_error('t.complaints', 'o.paid_orders', 100) }} as complaint_rate_pct_standard_error,
+        {{ pct_standard_error(pct('t.first_response_breaches', 't.tickets'), 't.tickets') }}
+            as sla_breach_pct_standard_error,
+        m.sentiment_mean_standard_error,
+        {{ pct_standard_error(pct('m.negative_mentions', 'm.scored_mentions'), 'm.scored_mentions') }}
+            as negative_mention_pct_standard_error
     from periods as p
     left join scores as s on s.period_grain = p.period_grain and s.period_start = p.period_start
     left join churn as c on p.period_grain = 'month' and c.month_start = p.period_start
@@ -157,7 +195,19 @@ final as (
         cur.mentions,
         {%- for kpi in kpis %}
         cur.{{ kpi }},
-        prev.{{ kpi }} as previous_{{ kpi }}{{ ',' if not loop.last }}
+        prev.{{ kpi }} as previous_{{ kpi }},
+        {%- endfor %}
+        cur.csat_responses,
+        cur.ces_responses,
+        cur.customers_at_start,
+        cur.buyers,
+        cur.scored_mentions,
+        {%- for kpi, n in tested_kpis %}
+        cur.{{ kpi }}_standard_error::numeric(14, 4) as {{ kpi }}_standard_error,
+        {{ is_change_significant(
+            'cur.' ~ kpi, 'prev.' ~ kpi,
+            'cur.' ~ kpi ~ '_standard_error', 'prev.' ~ kpi ~ '_standard_error',
+            'cur.' ~ n, 'prev.' ~ n) }} as is_{{ kpi }}_change_significant{{ ',' if not loop.last }}
         {%- endfor %}
     from current_values as cur
     cross join as_of as a

@@ -1,7 +1,8 @@
 -- One row per period (day, week, month), dimension and dimension value with survey responses:
--- NPS with its standard error and 95% interval, CSAT and CES, and the change of NPS from the
--- previous period of the same cell with its significance. Cells under the minimum sample
--- (config/business.yml satisfaction.min_responses) are flagged, not dropped.
+-- NPS with its standard error and 95% interval, CSAT and CES (with the CES's standard error),
+-- and the change of NPS from the previous period of the same cell with its significance.
+-- Cells under the minimum sample (config/business.yml satisfaction.min_responses) are
+-- flagged, not dropped.
 with
 
 cells as (
@@ -16,6 +17,8 @@ scored as (
         {{ pct('csat_satisfied', 'csat_responses') }} as csat_pct,
         csat_score_sum::numeric / nullif(csat_responses, 0) as csat_mean,
         ces_score_sum::numeric / nullif(ces_responses, 0) as ces_mean,
+        {{ mean_standard_error('ces_score_sum::numeric', 'ces_score_sum_of_squares', 'ces_responses') }}
+            as ces_mean_standard_error,
         {{ is_low_sample('nps_responses') }} as is_low_sample,
         {{ is_low_sample('csat_responses') }} as is_csat_low_sample,
         {{ is_low_sample('ces_responses') }} as is_ces_low_sample,
@@ -77,7 +80,8 @@ final as (
         nps_change::numeric(14,4) as nps_change,
         nps_change_se::numeric(14,4) as nps_change_se,
         {{ is_nps_change_significant('nps_change', 'nps_change_se', 'is_low_sample', 'is_previous_low_sample') }}
-            as is_nps_change_significant
+            as is_nps_change_significant,
+        ces_mean_standard_error::numeric(14,4) as ces_mean_standard_error
     from compared
 )
 
