@@ -3,8 +3,37 @@
 # locked environment in .venv. Safe to run again: it only does what is missing.
 #   scripts/setup.sh            core + dev tools (tests, linters)
 #   scripts/setup.sh bench      also the optional benchmark group (dlt)
+# Reports also need things from the OS (Debian/Ubuntu package names): Pango, which
+# WeasyPrint renders PDFs with; CJK and emoji fonts, so Chinese text and the emoji customers
+# write render as text and not boxes;
+# and poppler-utils (pdftoppm), which turns a report's PDF into PNG pages to look at.
+# They are installed with apt-get when missing and this runs as root (or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+os_packages_missing() {
+  local missing=()
+  fc-list ':lang=zh' 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+  fc-list 2>/dev/null | grep -qi 'Noto Color Emoji' || missing+=(fonts-noto-color-emoji)
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+  ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+  ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' || missing+=(libharfbuzz-subset0)
+  echo "${missing[@]:-}"
+}
+missing="$(os_packages_missing)"
+if [ -n "${missing// /}" ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; }; then
+    echo "==> installing OS packages for reports: $missing"
+    $SUDO apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "error: reports need these OS packages: $missing (Debian/Ubuntu names; on macOS: brew install pango poppler font-noto-sans-cjk). Install them and run again." >&2
+    exit 1
+  fi
+fi
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then

@@ -275,7 +275,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     s = get_settings()
     t_start = time.perf_counter()
-    total = 5
+    total = 6
     logs = s.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
@@ -317,6 +317,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_quality()
     if not failed:
         print_marts(_truth_path())
+        _step(6, total, "Stakeholder reports for the demo period (rendered and archived; nothing is sent)")
+        ok &= print_reports()
     _say(f"\nDone in {time.perf_counter() - t_start:.0f}s.")
     if failed:
         _say(f"FAILED: {', '.join(failed)}. Look for 'ERROR' in {airflow_log}; fix, then run `make demo` "
@@ -326,6 +328,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         embedded(s).stop()
         _say("The embedded warehouse is stopped; `make warehouse` starts it again with all data kept.")
     return 0 if ok and not failed else 1
+
+
+def print_reports() -> bool:
+    """Render every report for the latest period the marts cover and print where it is."""
+    from cx_warehouse.reports import service
+    from cx_warehouse.reports.definitions import load_reports
+
+    ok = True
+    for rid in load_reports():
+        t0 = time.perf_counter()
+        try:
+            rendered = service.render(rid, service.latest_complete_period(rid))
+        except Exception as exc:  # noqa: BLE001 - one report failing must not hide the others
+            _say(f"      {rid}: FAILED: {exc}")
+            ok = False
+            continue
+        _say(f"      {rendered.describe()} ({time.perf_counter() - t0:.1f}s)")
+        for f in service.archived_files(rendered.directory):
+            _say(f"        {f}")
+    _say("      Send them: `cxw report send <id>` with AIRFLOW_CONN_CX_SMTP set (docs/reports.md); with "
+         "docker compose, Mailpit shows the mails on http://localhost:8025.")
+    return ok
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
@@ -408,6 +432,53 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from cx_warehouse.reports import service
+    from cx_warehouse.reports.definitions import Period, get_report, load_reports
+
+    if args.action == "list":
+        for spec in load_reports().values():
+            to = spec.recipients or tuple(a for r in spec.routes for a in r.recipients)
+            _say(f"{spec.id:<18} {spec.schedule:<8} {spec.cron:<12} {spec.kind:<13} {', '.join(spec.formats):<20} "
+                 f"to {', '.join(to)}")
+        return 0
+    if args.action == "outbox":
+        from cx_warehouse.reports.delivery import outbox_status
+
+        for r in outbox_status(args.report, args.period):
+            _say("  ".join(str(r.get(k) if r.get(k) is not None else "") for k in
+                           ("report_id", "period_key", "kind", "recipient", "status", "attempts", "sent_at",
+                            "last_error")))
+        return 0
+    if not args.report:
+        raise CliError(f"usage: cxw report {args.action} <report id|all> [--period P]; `cxw report list` lists them")
+    ids = list(load_reports()) if args.report == "all" else [args.report]
+    failed = 0
+    for rid in ids:
+        spec = get_report(rid)
+        try:
+            period = Period.parse(spec.grain, args.period) if args.period else service.latest_complete_period(rid)
+        except ValueError as exc:
+            raise CliError(f"{rid}: {exc}") from None
+        rendered = service.render(rid, period, force=args.force)
+        _say(rendered.describe())
+        for f in service.archived_files(rendered.directory):
+            _say(f"      {f}")
+        if args.action == "send":
+            from cx_warehouse.reports.delivery import DeliveryError, SmtpConfigError
+
+            try:
+                result = service.deliver(rendered.directory)
+            except SmtpConfigError as exc:
+                raise CliError(f"cannot send: {exc}") from None
+            except DeliveryError as exc:
+                _say(f"      not delivered: {exc}")
+                failed += 1
+                continue
+            _say(f"      sent {result['sent']}, already sent earlier {result['already_sent']}")
+    return 1 if failed else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from cx_warehouse import bench
 
@@ -474,6 +545,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, default=20)
     q.set_defaults(func=cmd_quality)
 
+    r = sub.add_parser("report", help="stakeholder reports and alerts from reports/ (docs/reports.md)")
+    r.add_argument("action", choices=["list", "render", "send", "outbox"],
+                   help="list: the definitions; render ID|all: into the archive, nothing sent; send ID|all: "
+                        "render, then deliver through the cx_smtp connection (AIRFLOW_CONN_CX_SMTP); "
+                        "outbox [ID]: what was sent to whom")
+    r.add_argument("report", nargs="?", help="report id (a folder of reports/), or all")
+    r.add_argument("--period", help="2026-10-31 (day), 2026-W43 (week) or 2026-10 (month); default: the "
+                                    "latest period the marts fully cover")
+    r.add_argument("--force", action="store_true", help="render even when the data is not ready (marked so)")
+    r.set_defaults(func=cmd_report)
+
     b = sub.add_parser("bench", help="benchmarks (see BENCHMARKS.md)", add_help=False)
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
@@ -483,6 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from cx_warehouse.loading import LoadError
     from cx_warehouse.quality.specs import SpecError
+    from cx_warehouse.reports.definitions import ReportSpecError
     from cx_warehouse.sources import SourceConfigError
     from cx_warehouse.warehouse import WarehouseError
 
@@ -496,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, WarehouseError, SourceConfigError, LoadError, SpecError) as exc:
+    except (CliError, WarehouseError, SourceConfigError, LoadError, SpecError, ReportSpecError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,12 +107,56 @@ def dbt_build(
 
 def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
              dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one step; what a transform DAG task does."""
-    if step.kind == "dbt":
-        return dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh, dbt_vars=dbt_vars)
-    from cx_warehouse.analytics.runner import run_model
+    """Run one step; what a transform DAG task does. Every outcome is recorded in
+    ``audit.transform_step_runs``, so reports can tell "the build failed" from "not run yet"."""
+    import time
 
-    return run_model(step.target, url)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        if step.kind == "dbt":
+            result = dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh, dbt_vars=dbt_vars)
+        else:
+            from cx_warehouse.analytics.runner import run_model
+
+            result = run_model(step.target, url)
+    except Exception as exc:
+        _record_step_run(url, step, started, time.perf_counter() - t0, "failed", str(exc))
+        raise
+    _record_step_run(url, step, started, time.perf_counter() - t0, "succeeded", None)
+    return result
+
+
+def _record_step_run(url: str | None, step: Step, started: datetime, seconds: float, status: str,
+                     error: str | None) -> None:
+    from cx_warehouse.warehouse import connect
+
+    with connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists audit")
+        conn.execute(
+            """create table if not exists audit.transform_step_runs (
+                   step text not null, status text not null check (status in ('succeeded', 'failed')),
+                   started_at timestamptz not null, seconds numeric(10, 3) not null, error text,
+                   primary key (step, started_at))""")
+        conn.execute("insert into audit.transform_step_runs values (%s, %s, %s, %s, %s)",
+                     (step.task_id, status, started, round(seconds, 3), (error or "")[:4000] or None))
+
+
+def transform_failures_since(since: datetime | None, url: str | None = None) -> list[dict[str, Any]]:
+    """Steps whose latest run failed (after ``since``, when given): what a "data delayed"
+    notice quotes. Empty when the latest run of every step succeeded."""
+    from cx_warehouse.warehouse import connect
+
+    with connect(url) as conn:
+        exists = conn.execute("select to_regclass('audit.transform_step_runs') is not null").fetchone()
+        if not exists or not exists[0]:
+            return []
+        rows = conn.execute(
+            """select step, started_at, error from (
+                   select distinct on (step) * from audit.transform_step_runs order by step, started_at desc) latest
+               where status = 'failed' and (%(since)s::timestamptz is null or started_at > %(since)s)
+               order by started_at""", {"since": since}).fetchall()
+    return [{"step": s, "failed_at": at, "error": e} for s, at, e in rows]
 
 
 def run_transform(url: str | None = None, *, full_refresh: bool = False,

@@ -61,6 +61,29 @@ def test_ingestion_dags_have_data_intervals_retries_owners_and_assets(dagbag) ->
             assert t.downstream_task_ids == {"report_loads"}
 
 
+def test_one_report_dag_per_report_definition_renders_then_delivers(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from airflow.sdk import CronDataIntervalTimetable
+
+    from cx_warehouse.business import load_business
+    from cx_warehouse.reports.definitions import load_reports
+
+    specs = load_reports()
+    assert {"weekly_scorecard", "monthly_executive", "daily_at_risk", "close_the_loop"} <= set(specs)
+    assert {d for d in dagbag.dags if d.startswith("report_")} == {f"report_{r}" for r in specs}
+    for rid, spec in specs.items():
+        dag = dagbag.dags[f"report_{rid}"]
+        # a real data interval in the business time zone: the run reports on the period it covers
+        assert type(dag.timetable).__name__ == CronDataIntervalTimetable.__name__
+        assert dag.timetable.expression == spec.cron and str(dag.timetable.timezone) == load_business().timezone
+        assert dag.catchup is False and dag.max_active_runs == 1 and rid in (dag.doc_md or "")
+        render, deliver = dag.get_task("render"), dag.get_task("deliver")
+        assert render.downstream_task_ids == {"deliver"} and not deliver.downstream_task_ids
+        # the mail server may be down for a while: delivery keeps retrying, the archive stays
+        assert deliver.retries >= 3 and deliver.retry_exponential_backoff
+        for task in dag.tasks:
+            assert task.owner == "cx-reporting" and task.execution_timeout and task.on_failure_callback
+
+
 def test_no_cycles(dagbag) -> None:  # type: ignore[no-untyped-def]
     for dag in dagbag.dags.values():
         order = [t.task_id for t in dag.topological_sort()]
@@ -84,7 +107,8 @@ def test_parsing_does_no_database_or_heavy_imports(tmp_path: Path) -> None:
     code = (
         "import sys, runpy, pathlib\n"
         f"for p in sorted(pathlib.Path({str(DAGS)!r}).glob('*.py')): runpy.run_path(str(p))\n"
-        "heavy = [m for m in ('psycopg', 'pandas', 'great_expectations', 'dbt', 'cx_warehouse.loading')"
+        "heavy = [m for m in ('psycopg', 'pandas', 'great_expectations', 'dbt', 'cx_warehouse.loading',"
+        " 'matplotlib', 'weasyprint', 'cx_warehouse.reports.data')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

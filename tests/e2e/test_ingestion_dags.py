@@ -7,6 +7,7 @@ import json
 import os
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,56 @@ def fingerprint(url: str) -> dict[str, str]:
             .fetchone()[0]
             for t in tables
         }
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.mails: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.mails.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK"
+
+
+def check_report_dags(url: str, last_day: date, log: Path) -> None:
+    """The daily report DAGs through Airflow, sending to a real SMTP server: the at-risk list and
+    the close-the-loop alerts arrive, are archived, and a re-run sends nothing twice."""
+    from aiosmtpd.controller import Controller
+
+    from cx_warehouse.reports.definitions import get_report
+    from tests.integration.test_reports import free_port
+
+    inbox = Inbox()
+    port = free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    os.environ["AIRFLOW_CONN_CX_SMTP"] = f"smtp://127.0.0.1:{port}?security=none&sender=cx-reports%40example.com"
+    # the 07:00 (Asia/Shanghai) run the morning after the last day reports on that day
+    logical = f"{last_day + timedelta(days=1)}T00:00:00+00:00"
+    dag_ids = ["report_close_the_loop", "report_daily_at_risk"]
+    try:
+        runs = run_dags(dag_ids, logical, settings=get_settings(), log_file=log)
+        assert [(r.dag_id, r.state) for r in runs] == [(d, "success") for d in dag_ids], log.read_text()[-3000:]
+        with connect(url) as conn:
+            sent = dict(conn.execute("select report_id, count(*) from reports.outbox where status = 'sent' "
+                                     "group by 1").fetchall())
+            detractors = conn.execute(
+                "select count(*) from marts.fct_survey_responses where nps_category = 'detractor' "
+                "and response_date between %s and %s", (last_day - timedelta(days=6), last_day)).fetchone()[0]
+        assert sent["daily_at_risk"] == len(get_report("daily_at_risk").recipients)
+        assert sent.get("close_the_loop", 0) >= detractors * len(get_report("close_the_loop").routes[0].recipients)
+        assert len(inbox.mails) == sum(sent.values())
+        at_risk = [m for rcpts, m in inbox.mails if rcpts == ["account-managers@example.com"]]
+        assert len(at_risk) == 1 and b"daily_at_risk_" in at_risk[0] and b"text/csv" in at_risk[0]
+        archive = get_settings().home / "reports" / "archive" / "daily_at_risk" / str(last_day) / "report"
+        assert (archive / "manifest.json").exists()
+
+        again = run_dags(dag_ids, logical, settings=get_settings(), log_file=log)
+        assert [r.state for r in again] == ["success"] * len(dag_ids)
+        assert len(inbox.mails) == sum(sent.values()), "a re-run sent a report or an alert twice"
+    finally:
+        server.stop()
+        os.environ.pop("AIRFLOW_CONN_CX_SMTP", None)
 
 
 def test_ingestion_dags_land_everything_once(warehouse_url: str, tmp_path: Path) -> None:
@@ -62,6 +113,8 @@ def test_ingestion_dags_land_everything_once(warehouse_url: str, tmp_path: Path)
         assert conn.execute("select count(*) from marts.cx_kpis").fetchone()[0] > 0
         scored = conn.execute("select count(*) from analytics.mention_sentiment").fetchone()[0]
         assert scored == conn.execute("select count(*) from raw.social_mentions").fetchone()[0]
+
+    check_report_dags(warehouse_url, START + timedelta(days=DAYS - 1), log)
 
     # re-running the same interval changes nothing at all
     before = fingerprint(warehouse_url)

@@ -1,0 +1,7 @@
+"""Monthly CX summary (reports/monthly_executive/report.yml): render, archive, deliver."""
+
+from airflow.sdk import DAG
+
+from cx_warehouse.orchestration import build_report_dag
+
+report_monthly_executive: DAG = build_report_dag("monthly_executive")
