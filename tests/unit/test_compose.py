@@ -384,6 +384,17 @@ def test_dags_folder_is_where_the_repository_dags_are_mounted(airflow_services: 
         assert any((REPO / "dags").glob("*.py"))
 
 
+def test_suites_and_report_definitions_reach_the_tasks(airflow_services: dict[str, Any]) -> None:
+    """The gates read expectations/ and the report DAGs reports/ beside the package (PROJECT_DIR
+    is /opt/cx in the image): both are in the image and mounted over it for live edits."""
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    for folder in ("expectations", "reports"):
+        assert f"COPY {folder} ./{folder}" in dockerfile
+        for name, svc in airflow_services.items():
+            assert bind_mounts(svc).get(f"/opt/cx/{folder}") == REPO / folder, f"{name}: ./{folder} not mounted"
+    assert "fonts-noto-cjk" in dockerfile and "libpango" in dockerfile
+
+
 def test_config_dir_is_where_the_repository_config_is_mounted(airflow_services: dict[str, Any]) -> None:
     for name, svc in airflow_services.items():
         config_dir = resolved_env(svc)["CX_CONFIG_DIR"]
@@ -515,11 +526,11 @@ def test_cx_smtp_connection_reaches_mailpit(
 
 
 def test_cx_smtp_connection_speaks_plain_smtp(airflow_services: dict[str, Any]) -> None:
-    """SmtpHook opens SMTP_SSL and then STARTTLS unless told not to; Mailpit offers neither."""
+    """The reports' sender uses STARTTLS unless told otherwise; Mailpit offers no TLS."""
     for name, svc in airflow_services.items():
         extra = parse_qs(urlsplit(resolved_env(svc)["AIRFLOW_CONN_CX_SMTP"]).query)
-        assert extra.get("disable_ssl") == ["true"], name
-        assert extra.get("disable_tls") == ["true"], name
+        assert extra.get("security") == ["none"], name
+        assert extra.get("sender") == ["cx-reports@example.com"], name
 
 
 def test_mailpit_publishes_its_web_ui(services: dict[str, Any], mailpit: str) -> None:
