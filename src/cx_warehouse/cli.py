@@ -332,9 +332,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def print_reports() -> bool:
     """Render every report for the latest period the marts cover and print where it is."""
+    import logging
+
     from cx_warehouse.reports import service
     from cx_warehouse.reports.definitions import load_reports
 
+    logging.getLogger("cx_warehouse.reports").setLevel(logging.WARNING)  # the lines below say it
     ok = True
     for rid in load_reports():
         t0 = time.perf_counter()

@@ -275,7 +275,8 @@ def test_customer_text_is_shown_as_text_and_never_runs(copy_db: str, fresh_archi
             assert not (tag == "img" and attrs.get("src") == "x")
         text = "".join(elements.text)
         shown_hostile += sum(text.count(h) for h in HOSTILE)  # the exact characters, as text
-        assert "49 " not in text.replace("{{7*7}}", "")
+        # evaluated as a template, the planted "{{7*7}} {% raw %} ${7*7}" would read "49  ${7*7}"
+        assert "49  ${7*7}" not in text and "49 ${7*7}" not in text
     assert shown_hostile >= 4
 
 

@@ -62,11 +62,14 @@ def fmt_signed(value: Any, decimals: int = 1, unit: str = "") -> str:
     return f"{sign}{abs(v):,.{decimals}f}{unit}"
 
 
-def fmt_date(value: Any, pattern: str = "%d %b %Y") -> str:
+def fmt_date(value: Any, pattern: str = "%d %b %Y", timezone: str = "UTC") -> str:
+    """A day as ``31 Oct 2026``; a moment in the business time zone, ``25 Oct 2026 13:53 CST``."""
     if value is None:
         return "\u2013"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime(pattern + " %H:%M UTC")
+        from zoneinfo import ZoneInfo
+
+        return value.astimezone(ZoneInfo(timezone)).strftime(pattern + " %H:%M %Z")
     return value.strftime(pattern) if isinstance(value, date) else str(value)
 
 
@@ -97,7 +100,11 @@ def environment(spec: ReportSpec | None = None) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, signed=fmt_signed, day=fmt_date, human=humanise)
+    from cx_warehouse.business import load_business
+
+    timezone = load_business().timezone
+    env.filters.update(num=fmt_num, signed=fmt_signed, human=humanise,
+                       day=lambda v, pattern="%d %b %Y": fmt_date(v, pattern, timezone))
     env.globals.update(person_name=person_name)
     # our own constant, not data: marked safe so autoescape does not turn its quotes into
     # entities, which are not decoded inside <style>
@@ -115,8 +122,10 @@ def render_pdf(page_html: str) -> bytes:
 
     from weasyprint import HTML, URLFetcher
 
-    # fontTools logs every subsetting step at INFO; the task log needs none of it
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # WeasyPrint logs each layout step and fontTools each subsetting step at INFO; a task log
+    # needs none of it
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     fetcher = URLFetcher(allowed_protocols={"data"})
     return bytes(HTML(string=page_html, url_fetcher=fetcher, base_url=None).write_pdf())
 
