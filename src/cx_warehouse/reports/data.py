@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -344,7 +344,3 @@ SECTION_QUERIES: dict[str, Callable[[Any, ReportSpec, Period], SectionResult]] =
     "social_sentiment": social_sentiment, "verbatims": verbatims, "data_quality": data_quality,
     "executive_kpis": executive_kpis, "headlines": headlines,
 }
-
-
-def days_between(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

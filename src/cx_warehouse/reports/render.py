@@ -120,12 +120,12 @@ def render_pdf(page_html: str) -> bytes:
     """HTML to PDF with WeasyPrint, fetching nothing but ``data:`` URLs (no network, no files)."""
     import logging
 
-    from weasyprint import HTML, URLFetcher
-
-    # WeasyPrint logs each layout step and fontTools each subsetting step at INFO; a task log
-    # needs none of it
+    # WeasyPrint logs each layout step (from its import on) and fontTools each subsetting step
+    # at INFO; a task log needs none of it
     for name in ("weasyprint", "weasyprint.progress", "fontTools"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from weasyprint import HTML, URLFetcher
+
     fetcher = URLFetcher(allowed_protocols={"data"})
     return bytes(HTML(string=page_html, url_fetcher=fetcher, base_url=None).write_pdf())
 
