@@ -448,7 +448,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.action == "outbox":
         from cx_warehouse.reports.delivery import outbox_status
 
-        for r in outbox_status(args.report, args.period):
+        rows = outbox_status(args.report, args.period)
+        if not rows:
+            _say("the outbox is empty: nothing has been sent" + (f" for {args.report}" if args.report else ""))
+        for r in rows:
             _say("  ".join(str(r.get(k) if r.get(k) is not None else "") for k in
                            ("report_id", "period_key", "kind", "recipient", "status", "attempts", "sent_at",
                             "last_error")))

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from cx_warehouse.sources import load_sources
-from cx_warehouse.warehouse import connect, warehouse_url
+from cx_warehouse.warehouse import connect, relation_exists, warehouse_url
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,8 @@ def warehouse_summary() -> dict[str, Any]:
     with connect(warehouse_url()) as conn:
         tables = []
         for e in entities:
-            exists = conn.execute("select to_regclass(%s)", (e.qualified_table,)).fetchone()
             count = 0
-            if exists and exists[0]:
+            if relation_exists(conn, e.qualified_table):
                 count = conn.execute(
                     f'select count(*) from raw."{e.table}"').fetchone()[0]  # type: ignore[index]
             tables.append({"table": e.qualified_table, "rows": count})
@@ -106,7 +105,7 @@ def marts_summary(archetypes: dict[str, str] | None = None) -> dict[str, Any]:
     """What the marts hold: sizes, the latest complete month's KPIs, identity, CLV fit, churn AUC."""
     out: dict[str, Any] = {}
     with connect(warehouse_url()) as conn:
-        if _scalar(conn, "select to_regclass('marts.cx_kpis')") is None:
+        if not relation_exists(conn, "marts.cx_kpis"):
             return {}
         marts = [r[0] for r in conn.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
@@ -118,8 +117,7 @@ def marts_summary(archetypes: dict[str, str] | None = None) -> dict[str, Any]:
         out["kpis"] = dict(zip([d.name for d in cur.description or []], row, strict=True)) if row else {}
         out["match_rates"] = conn.execute(
             "select population, round(100 * match_rate, 1) from intermediate.int_identity_match_rates "
-            "order by 1").fetchall() if _scalar(
-            conn, "select to_regclass('intermediate.int_identity_match_rates')") else []
+            "order by 1").fetchall() if relation_exists(conn, "intermediate.int_identity_match_rates") else []
         out["clv_fit"] = conn.execute(
             "select model, parameter, round(value::numeric, 3) from analytics.clv_model_fit order by 1, 2").fetchall()
         scores = dict(conn.execute("select customer_id, risk_score::float from marts.churn_customer_risk").fetchall())

@@ -107,8 +107,9 @@ def dbt_build(
 
 def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
              dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one step; what a transform DAG task does. Every outcome is recorded in
-    ``audit.transform_step_runs``, so reports can tell "the build failed" from "not run yet"."""
+    """Run one step; what a transform DAG task does. Its result carries ``seconds``, and every
+    outcome is recorded in ``audit.transform_step_runs``, so reports can tell "the build
+    failed" from "not run yet"."""
     import time
 
     started = datetime.now(UTC)
@@ -123,7 +124,8 @@ def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
     except Exception as exc:
         _record_step_run(url, step, started, time.perf_counter() - t0, "failed", str(exc))
         raise
-    _record_step_run(url, step, started, time.perf_counter() - t0, "succeeded", None)
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    _record_step_run(url, step, started, result["seconds"], "succeeded", None)
     return result
 
 
@@ -142,20 +144,19 @@ def _record_step_run(url: str | None, step: Step, started: datetime, seconds: fl
                      (step.task_id, status, started, round(seconds, 3), (error or "")[:4000] or None))
 
 
-def transform_failures_since(since: datetime | None, url: str | None = None) -> list[dict[str, Any]]:
-    """Steps whose latest run failed (after ``since``, when given): what a "data delayed"
-    notice quotes. Empty when the latest run of every step succeeded."""
-    from cx_warehouse.warehouse import connect
+def transform_failures(url: str | None = None) -> list[dict[str, Any]]:
+    """Steps whose latest run failed: what a "data delayed" notice quotes. Empty when the
+    latest run of every step succeeded."""
+    from cx_warehouse.warehouse import connect, relation_exists
 
     with connect(url) as conn:
-        exists = conn.execute("select to_regclass('audit.transform_step_runs') is not null").fetchone()
-        if not exists or not exists[0]:
+        if not relation_exists(conn, "audit.transform_step_runs"):
             return []
         rows = conn.execute(
             """select step, started_at, error from (
                    select distinct on (step) * from audit.transform_step_runs order by step, started_at desc) latest
-               where status = 'failed' and (%(since)s::timestamptz is null or started_at > %(since)s)
-               order by started_at""", {"since": since}).fetchall()
+               where status = 'failed'
+               order by started_at""").fetchall()
     return [{"step": s, "failed_at": at, "error": e} for s, at, e in rows]
 
 
@@ -168,14 +169,8 @@ def run_transform(url: str | None = None, *, full_refresh: bool = False,
         full_refresh: rebuild incremental facts and snapshots from scratch.
         dbt_vars: dbt ``--vars`` (e.g. ``as_of_date``, ``incremental_lookback_days``).
     """
-    import time
-
-    results: dict[str, dict[str, Any]] = {}
-    for step in TRANSFORM_STEPS:
-        t0 = time.perf_counter()
-        results[step.task_id] = run_step(step, url, full_refresh=full_refresh, dbt_vars=dbt_vars)
-        results[step.task_id]["seconds"] = round(time.perf_counter() - t0, 3)
-    return results
+    return {step.task_id: run_step(step, url, full_refresh=full_refresh, dbt_vars=dbt_vars)
+            for step in TRANSFORM_STEPS}
 
 
 def mart_models() -> list[str]:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from cx_warehouse.settings import Settings, get_settings
@@ -266,6 +266,12 @@ def url_for_user(url: str, user: str, password: str) -> str:
     parts = urlsplit(url)
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5432}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def relation_exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    """Whether ``schema.name`` exists yet: summaries and audits read tables a first run creates."""
+    row = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()
+    return bool(row and row[0])
 
 
 @contextmanager

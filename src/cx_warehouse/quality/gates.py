@@ -519,11 +519,10 @@ def gate_runs(*, latest_per_gate: bool = False, limit: int | None = None,
               url: str | None = None) -> list[dict[str, Any]]:
     """Gate runs, newest first (or the latest run of each gate, by gate): when, decision,
     failures, expectations, rows judged, seconds. Empty before any gate has run."""
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse import connect, relation_exists
 
     with connect(url) as conn:
-        exists = conn.execute("select to_regclass('audit.quality_validations') is not null").fetchone()
-        if not exists or not exists[0]:
+        if not relation_exists(conn, "audit.quality_validations"):
             return []
         rows = conn.execute(
             f"""with runs as (

@@ -87,8 +87,6 @@ def tile(kpi: Kpi, row: dict[str, Any] | None, period_label: str) -> dict[str, A
     value = row.get(kpi.column) if row else None
     previous = row.get(f"previous_{kpi.column}") if row else None
     significant = row.get(f"is_{kpi.column}_change_significant") if row else None
-    if kpi.column == "nps" and row:
-        significant = row.get("is_nps_change_significant")
     low_sample = bool(row.get(kpi.low_sample_column)) if row and kpi.low_sample_column else False
     change = None if value is None or previous is None else value - previous
     verdict = "no comparison"

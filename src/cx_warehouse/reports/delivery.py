@@ -49,7 +49,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from cx_warehouse.warehouse import connect
+from cx_warehouse.warehouse import connect, relation_exists
 
 if TYPE_CHECKING:
     import psycopg
@@ -902,14 +902,14 @@ def outbox_status(report_id: str, period_key: str | None = None, url: str | None
     from psycopg.rows import dict_row
 
     with connect(url) as conn:
-        exists = conn.execute("select to_regclass('reports.outbox')").fetchone()
-        if not exists or exists[0] is None:
+        if not relation_exists(conn, "reports.outbox"):
             return []
         with conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(
                 """select report_id, period_key, kind, recipient, status, message_id, subject, archive_path,
                           attempts, last_error, created_at, updated_at, sent_at
                    from reports.outbox
-                   where report_id = %s and (%s::text is null or period_key = %s)
-                   order by period_key, kind, recipient""",
-                (report_id, period_key, period_key)).fetchall()
+                   where (%(report)s::text is null or report_id = %(report)s)
+                     and (%(period)s::text is null or period_key = %(period)s)
+                   order by report_id, period_key, kind, recipient""",
+                {"report": report_id, "period": period_key}).fetchall()

@@ -36,8 +36,9 @@ class DataStatus:
 
 def marts_as_of(conn: Any) -> date | None:
     """The day the marts treat as today (``intermediate.int_as_of_date``); None before a build."""
-    exists = conn.execute("select to_regclass('intermediate.int_as_of_date') is not null").fetchone()
-    if not exists or not exists[0]:
+    from cx_warehouse.warehouse import relation_exists
+
+    if not relation_exists(conn, "intermediate.int_as_of_date"):
         return None
     row = conn.execute("select as_of_date from intermediate.int_as_of_date").fetchone()
     return row[0] if row else None
@@ -50,7 +51,7 @@ def _when(ts: datetime | None) -> str:
 def data_status(period: Period, url: str | None = None) -> DataStatus:
     """Check the period's data: coverage, the latest gate decisions and transform failures."""
     from cx_warehouse.quality.gates import failing_rows, gate_runs
-    from cx_warehouse.transform import transform_failures_since
+    from cx_warehouse.transform import transform_failures
     from cx_warehouse.warehouse import connect
 
     with connect(url) as conn:
@@ -78,7 +79,7 @@ def data_status(period: Period, url: str | None = None) -> DataStatus:
         critical = [f for f in failing_rows(str(g["gate_run_id"]), url=url) if f["severity"] == "critical"]
         status.details += [f"{f['suite']}: {f['expectation']} observed {f['observed']}"
                            for f in critical[:MAX_FAILURES_QUOTED]]
-    for failure in transform_failures_since(None, url=url):
+    for failure in transform_failures(url):
         status.reasons.append(f"the warehouse build step '{failure['step']}' failed on {_when(failure['failed_at'])}")
         first_line = next((ln.strip() for ln in (failure["error"] or "").splitlines() if ln.strip()), "")
         if first_line:

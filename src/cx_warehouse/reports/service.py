@@ -10,6 +10,7 @@ report, and the outbox keeps anyone from getting it twice.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,27 +55,27 @@ class Rendered:
         return text
 
 
-def _sent(conn: Any, report_id: str, period_key: str, kind: str) -> int:
-    from cx_warehouse.reports.delivery import ensure_outbox
+def _sent_to_anyone(report_id: str, period_key: str, url: str | None) -> bool:
+    from cx_warehouse.reports.delivery import outbox_status
 
-    ensure_outbox(conn)
-    row = conn.execute("""select count(*) from reports.outbox where report_id = %s and period_key = %s
-                          and kind = %s and status = 'sent'""", (report_id, period_key, kind)).fetchone()
-    return int(row[0]) if row else 0
+    return any(r["kind"] == "report" and r["status"] == "sent" for r in outbox_status(report_id, period_key, url))
 
 
-def _context(spec: ReportSpec, period: Period, status: Any, timezone: str) -> dict[str, Any]:
-    return {"spec": spec, "period": period, "status": status, "timezone": timezone,
-            "generated_at": datetime.now(UTC), "as_of": status.as_of if status else None}
+def _context(spec: ReportSpec, period: Period, status: Any) -> dict[str, Any]:
+    return {"spec": spec, "period": period, "status": status, "generated_at": datetime.now(UTC),
+            "as_of": status.as_of if status else None}
 
 
-def _render_pair(env: Any, template: str, ctx: dict[str, Any], charts: dict[str, bytes]) -> tuple[str, str]:
-    """The same template twice: for e-mail (charts by ``cid:``) and as a page (charts inline as
-    ``data:`` URLs; what the PDF and the archive's ``report.html`` are made from)."""
-    tpl = env.get_template(template)
-    email_html = tpl.render(**ctx, mode="email", chart=lambda name: f"cid:{name}")
-    page_html = tpl.render(**ctx, mode="page", chart=lambda name: data_uri(charts[name]), print_css=PRINT_CSS)
-    return email_html, page_html
+def _email_html(env: Any, template: str, ctx: dict[str, Any]) -> str:
+    """The template for e-mail: charts by ``cid:``, the inline attachments' ids."""
+    return str(env.get_template(template).render(**ctx, mode="email", chart=lambda name: f"cid:{name}"))
+
+
+def _page_html(env: Any, template: str, ctx: dict[str, Any], charts: dict[str, bytes]) -> str:
+    """The same template as a page: charts inline as ``data:`` URLs; what the PDF and the
+    archive's ``report.html`` are made from."""
+    return str(env.get_template(template).render(**ctx, mode="page", chart=lambda name: data_uri(charts[name]),
+                                                 print_css=PRINT_CSS))
 
 
 def render(report_id: str, period: Period, *, url: str | None = None, force: bool = False) -> Rendered:
@@ -87,30 +88,26 @@ def render(report_id: str, period: Period, *, url: str | None = None, force: boo
         force: render even when the data is not ready (on demand, to look at it); the
             report then says which checks it skipped.
     """
-    from cx_warehouse.business import load_business
     from cx_warehouse.reports.readiness import data_status
-    from cx_warehouse.warehouse import connect
 
     spec = get_report(report_id)
     if period.grain != spec.grain:
         raise ValueError(f"{report_id} reports on a {spec.grain}, not a {period.grain}")
-    timezone = load_business().timezone
     status = data_status(period, url=url)
     ready = status.ready or force
-    with connect(url) as conn:
-        if ready and spec.kind != "alerts" and _sent(conn, spec.id, period.key, "report"):
-            target = archive_dir(spec, period.key, "report")
-            return Rendered(spec.id, period.key, "report", target, 1, reused=True)
+    if ready and spec.kind != "alerts" and _sent_to_anyone(spec.id, period.key, url):
+        target = archive_dir(spec, period.key, "report")
+        return Rendered(spec.id, period.key, "report", target, 1, reused=True)
     if not ready:
-        return _render_delayed(spec, period, status, timezone)
+        return _render_delayed(spec, period, status)
     if spec.kind == "report":
-        return _render_report(spec, period, status, timezone, url)
+        return _render_report(spec, period, status, url)
     if spec.kind == "at_risk_list":
-        return _render_at_risk(spec, period, status, timezone, url)
-    return _render_alerts(spec, period, status, timezone, url)
+        return _render_at_risk(spec, period, status, url)
+    return _render_alerts(spec, period, status, url)
 
 
-def _render_report(spec: ReportSpec, period: Period, status: Any, timezone: str, url: str | None) -> Rendered:
+def _render_report(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
     from cx_warehouse.reports.data import SECTION_QUERIES
     from cx_warehouse.warehouse import connect
 
@@ -123,8 +120,8 @@ def _render_report(spec: ReportSpec, period: Period, status: Any, timezone: str,
             charts.update(result.charts)
     env = environment(spec)
     first_tiles = sections.get("kpi_tiles") or sections.get("executive_kpis") or {}
-    ctx = {**_context(spec, period, status, timezone), "sections": sections, "text_tiles": first_tiles.get("tiles", [])}
-    email_html, page_html = _render_pair(env, spec.template, ctx, charts)
+    ctx = {**_context(spec, period, status), "sections": sections, "text_tiles": first_tiles.get("tiles", [])}
+    email_html, page_html = _email_html(env, spec.template, ctx), _page_html(env, spec.template, ctx, charts)
     text = env.get_template("report.txt.j2").render(**ctx)
     attachments = []
     extra = {"report.html": page_html.encode("utf-8")}
@@ -140,7 +137,7 @@ def _render_report(spec: ReportSpec, period: Period, status: Any, timezone: str,
     return Rendered(spec.id, period.key, "report", target, 1)
 
 
-def _render_at_risk(spec: ReportSpec, period: Period, status: Any, timezone: str, url: str | None) -> Rendered:
+def _render_at_risk(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
     from cx_warehouse.reports.selections import AT_RISK_COLUMNS, at_risk_list
     from cx_warehouse.warehouse import connect
 
@@ -152,11 +149,12 @@ def _render_at_risk(spec: ReportSpec, period: Period, status: Any, timezone: str
     env = environment(spec)
     summary = {
         "total": len(customers), "new": sum(1 for c in customers if c["is_new_on_list"]),
-        "by_action": _count(customers, "suggested_action"), "by_reason": _count(customers, "top_reason"),
+        "by_action": _most_common(customers, "suggested_action"),
+        "by_reason": _most_common(customers, "top_reason"),
         "previous_list": listing["previous_list"], "levels": listing["levels"],
     }
-    ctx = {**_context(spec, period, status, timezone), "summary": summary}
-    email_html, _ = _render_pair(env, spec.template, ctx, {})
+    ctx = {**_context(spec, period, status), "summary": summary}
+    email_html = _email_html(env, spec.template, ctx)
     text = env.get_template("at_risk.txt.j2").render(**ctx)
     name = f"{spec.id}_{period.key}.csv"
     message = Message(outbox_key=period.key, kind="report", recipients=list(spec.recipients),
@@ -167,7 +165,8 @@ def _render_at_risk(spec: ReportSpec, period: Period, status: Any, timezone: str
     return Rendered(spec.id, period.key, "report", target, 1)
 
 
-def _render_alerts(spec: ReportSpec, period: Period, status: Any, timezone: str, url: str | None) -> Rendered:
+def _render_alerts(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
+    from cx_warehouse.business import load_business
     from cx_warehouse.reports.delivery import ensure_outbox
     from cx_warehouse.reports.selections import close_the_loop_alerts
     from cx_warehouse.warehouse import connect
@@ -175,7 +174,7 @@ def _render_alerts(spec: ReportSpec, period: Period, status: Any, timezone: str,
     with connect(url) as conn:
         ensure_outbox(conn)
         conn.commit()
-        alerts = close_the_loop_alerts(conn, spec, period.start, timezone)
+        alerts = close_the_loop_alerts(conn, spec, period.start, load_business().timezone)
     env = environment(spec)
     routes = {r.alert: r for r in spec.routes}
     messages = []
@@ -184,7 +183,7 @@ def _render_alerts(spec: ReportSpec, period: Period, status: Any, timezone: str,
         if route is None:
             log.warning("%s: no route for alert %s (%s); add one to %s", spec.id, alert.alert, alert.key, spec.file)
             continue
-        ctx = {**_context(spec, period, status, timezone), "alert": alert, "route": route}
+        ctx = {**_context(spec, period, status), "alert": alert, "route": route}
         html = env.get_template(f"alert_{alert.alert}.html.j2").render(**ctx, mode="email")
         text = env.get_template(f"alert_{alert.alert}.txt.j2").render(**ctx)
         subject = env.get_template(f"alert_{alert.alert}.subject.txt.j2").render(**ctx).strip()
@@ -195,9 +194,9 @@ def _render_alerts(spec: ReportSpec, period: Period, status: Any, timezone: str,
     return Rendered(spec.id, period.key, "alerts", target, len(messages))
 
 
-def _render_delayed(spec: ReportSpec, period: Period, status: Any, timezone: str) -> Rendered:
+def _render_delayed(spec: ReportSpec, period: Period, status: Any) -> Rendered:
     env = environment(spec)
-    ctx = _context(spec, period, status, timezone)
+    ctx = _context(spec, period, status)
     html = env.get_template("delayed.html.j2").render(**ctx, mode="email")
     text = env.get_template("delayed.txt.j2").render(**ctx)
     message = Message(outbox_key=period.key, kind="delayed", recipients=list(spec.owners),
@@ -209,10 +208,9 @@ def _render_delayed(spec: ReportSpec, period: Period, status: Any, timezone: str
     return Rendered(spec.id, period.key, "delayed", target, 1, reasons=list(status.reasons))
 
 
-def _count(items: list[dict[str, Any]], key: str) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[str(item[key])] = counts.get(str(item[key]), 0) + 1
+def _most_common(items: list[dict[str, Any]], key: str) -> list[tuple[str, int]]:
+    """Values of ``key`` with their counts, most frequent first (ties by value, so stable)."""
+    counts = Counter(str(item[key]) for item in items)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
