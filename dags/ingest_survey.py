@@ -2,6 +2,6 @@
 
 from airflow.sdk import DAG
 
-from cx_warehouse.orchestration import build_ingest_dag
+from cx_warehouse.airflow.ingest import build_ingest_dag
 
 ingest_survey: DAG = build_ingest_dag("survey")

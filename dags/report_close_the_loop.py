@@ -2,6 +2,6 @@
 
 from airflow.sdk import DAG
 
-from cx_warehouse.orchestration import build_report_dag
+from cx_warehouse.airflow.report import build_report_dag
 
 report_close_the_loop: DAG = build_report_dag("close_the_loop")

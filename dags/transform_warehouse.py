@@ -2,6 +2,6 @@
 
 from airflow.sdk import DAG
 
-from cx_warehouse.orchestration import build_transform_dag
+from cx_warehouse.airflow.transform import build_transform_dag
 
 transform_warehouse: DAG = build_transform_dag()

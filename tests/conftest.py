@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.warehouse import EmbeddedPostgres, connect
+from cx_warehouse.warehouse.connection import connect
+from cx_warehouse.warehouse.embedded import EmbeddedPostgres
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-{#- Business rules from config/business.yml, which `cxw dbt` (cx_warehouse.dbt_env) passes as
+{#- Business rules from config/business.yml, which `cxw dbt` (cx_warehouse.transform.dbt) passes as
     the JSON environment variable CX_BUSINESS_CONFIG: one home for every rule.
     Usage: {{ business('service.first_response_target_hours') }} -#}
 {% macro business(path) -%}

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.airflow_local import ensure_metadata_db, run_dags
-from cx_warehouse.generator import generate
-from cx_warehouse.settings import get_settings
-from cx_warehouse.sources import load_sources
-from cx_warehouse.warehouse import connect
+from cx_demo.airflow_runner import run_dags
+from cx_demo.generator import generate
+from cx_warehouse.airflow.local import ensure_metadata_db
+from cx_warehouse.config.settings import get_settings
+from cx_warehouse.ingest.sources import load_sources
+from cx_warehouse.warehouse.connection import connect
 from tests.integration.test_ground_truth import check_against_truth
 
 pytestmark = pytest.mark.slow

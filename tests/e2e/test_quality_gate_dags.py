@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.airflow_local import ensure_metadata_db, run_dags
-from cx_warehouse.generator import generate
-from cx_warehouse.settings import get_settings
-from cx_warehouse.warehouse import connect
+from cx_demo.airflow_runner import run_dags
+from cx_demo.generator import generate
+from cx_warehouse.airflow.local import ensure_metadata_db
+from cx_warehouse.config.settings import get_settings
+from cx_warehouse.warehouse.connection import connect
 
 pytestmark = pytest.mark.slow
 START, DAYS = date(2026, 1, 5), 21

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.dbt_env import dbt_target_dir
-from cx_warehouse.generator import generate
-from cx_warehouse.warehouse import connect
+from cx_demo.generator import generate
+from cx_warehouse.transform.dbt import dbt_target_dir
+from cx_warehouse.warehouse.connection import connect
 
 MARTS_WORLD = {"customers": 400, "days": 120, "seed": 23, "start": date(2026, 3, 1)}
 
@@ -53,7 +53,7 @@ def marts_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 @pytest.fixture(scope="session")
 def marts_db(pg_server: Any, marts_world: tuple[Path, dict[str, Any]]) -> BuiltWarehouse:
     """Every layer built (full build) from the shared world."""
-    from cx_warehouse.transform import run_transform
+    from cx_warehouse.transform.steps import run_transform
     from tests.integration.test_ground_truth import load_all
 
     landing, truth = marts_world

@@ -28,7 +28,7 @@ import pytest
 from cx_warehouse.analytics import clv, drivers, sentiment
 from cx_warehouse.analytics.drivers import ANALYSES, MIN_RESPONSES, key_drivers
 from cx_warehouse.analytics.sentiment import analyse, score_mentions
-from cx_warehouse.warehouse import connect
+from cx_warehouse.warehouse.connection import connect
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from cx_warehouse.bi_access import BI_ROLE, ensure_bi_access
-from cx_warehouse.loading import ensure_schema
-from cx_warehouse.sources import get_source
-from cx_warehouse.warehouse import connect, url_for_user
+from cx_warehouse.ingest.loader import ensure_schema
+from cx_warehouse.ingest.sources import get_source
+from cx_warehouse.warehouse.connection import connect, url_for_user
+from cx_warehouse.warehouse.roles import BI_ROLE, ensure_bi_access
 
 
 def test_bi_role_reads_marts_only_and_survives_rebuilds(warehouse_url: str) -> None:

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.business import load_business
-from cx_warehouse.warehouse import connect
+from cx_warehouse.config.business import load_business
+from cx_warehouse.warehouse.connection import connect
 
 Period = tuple[str, date]  # (period_grain, period_start)
 SE_TOL = 1e-3        # the mart publishes standard errors with 4 decimals

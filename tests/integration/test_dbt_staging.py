@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.dbt_env import DBT_DIR, dbt_env
-from cx_warehouse.generator import generate
-from cx_warehouse.sources import load_sources
-from cx_warehouse.warehouse import connect
+from cx_demo.generator import generate
+from cx_warehouse.ingest.sources import load_sources
+from cx_warehouse.transform.dbt import DBT_DIR, dbt_env
+from cx_warehouse.warehouse.connection import connect
 from tests.integration.test_ground_truth import load_all
 
 STAGING = {  # raw table -> staging model
@@ -26,7 +26,7 @@ STAGING = {  # raw table -> staging model
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, pg_server):  # type: ignore[no-untyped-def]
-    from cx_warehouse.warehouse import connect as _connect
+    from cx_warehouse.warehouse.connection import connect as _connect
 
     tmp = tmp_path_factory.mktemp("dbt")
     url = pg_server.url("postgres").rsplit("/", 1)[0] + "/dbt_staging"
@@ -88,7 +88,7 @@ def test_email_case_and_spacing_faults_match_crm_after_normalising(built) -> Non
 
 
 def test_business_dates_use_the_configured_time_zone(built) -> None:  # type: ignore[no-untyped-def]
-    from cx_warehouse.business import load_business
+    from cx_warehouse.config.business import load_business
 
     url, _, _, _ = built
     tz = load_business().timezone

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.generator import FaultRates, generate
-from cx_warehouse.pipeline import load_landing
-from cx_warehouse.sources import load_sources
-from cx_warehouse.warehouse import connect
+from cx_demo.generator import FaultRates, generate
+from cx_warehouse.ingest.service import load_landing
+from cx_warehouse.ingest.sources import load_sources
+from cx_warehouse.warehouse.connection import connect
 
 QUARANTINE_KINDS = {"malformed_row", "bad_encoding", "missing_required", "invalid_value"}
 ENTITIES = [e for s in load_sources().values() for e in s.entities]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.dbt_env import DBT_DIR, dbt_env
-from cx_warehouse.loading import ensure_schema
-from cx_warehouse.sources import load_sources
-from cx_warehouse.warehouse import connect
+from cx_warehouse.ingest.loader import ensure_schema
+from cx_warehouse.ingest.sources import load_sources
+from cx_warehouse.transform.dbt import DBT_DIR, dbt_env
+from cx_warehouse.warehouse.connection import connect
 
 CUSTOMERS = [  # customer_id, email, phone, social_handle
     ("C1", "Ann.Li@Mail.CN ", None, None),

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.dbt_env import dbt_target_dir
-from cx_warehouse.transform import run_transform
-from cx_warehouse.warehouse import connect
+from cx_warehouse.transform.dbt import dbt_target_dir
+from cx_warehouse.transform.steps import run_transform
+from cx_warehouse.warehouse.connection import connect
 from tests.integration.conftest import BuiltWarehouse, fresh_database, world_days
 from tests.integration.test_ground_truth import load_all
 

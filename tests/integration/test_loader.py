@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.landing import LandingZone
-from cx_warehouse.loading import ensure_schema, load_entity
-from cx_warehouse.sources import get_source
-from cx_warehouse.warehouse import connect
+from cx_warehouse.ingest.landing import LandingZone
+from cx_warehouse.ingest.loader import ensure_schema, load_entity
+from cx_warehouse.ingest.sources import get_source
+from cx_warehouse.warehouse.connection import connect
 
 ORDERS = get_source("crm").entity("orders")
 CUSTOMERS = get_source("crm").entity("customers")

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cx_warehouse.business import load_business
-from cx_warehouse.warehouse import connect
+from cx_warehouse.config.business import load_business
+from cx_warehouse.warehouse.connection import connect
 
 INTERMEDIATE = ("int_customers_orders_summarised", "int_customers_rfm_scored", "int_customers_points",
                 "int_customer_months_summarised", "int_customers_churn_signals")

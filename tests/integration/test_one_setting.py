@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cx_warehouse.dbt_env import DBT_DIR, dbt_env
-from cx_warehouse.warehouse import warehouse_url as resolve_url
+from cx_warehouse.transform.dbt import DBT_DIR, dbt_env
+from cx_warehouse.warehouse.connection import warehouse_url as resolve_url
 
 
 def test_the_url_setting_wins_over_the_embedded_warehouse(warehouse_url: str) -> None:

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.generator import generate
-from cx_warehouse.generator.faults import FaultRates
-from cx_warehouse.pipeline import load_landing
+from cx_demo.generator import generate
+from cx_demo.generator.faults import FaultRates
+from cx_warehouse.ingest.service import load_landing
 from cx_warehouse.quality.gates import GateReport, GateRun, Outcome, run_gate
-from cx_warehouse.warehouse import connect
+from cx_warehouse.warehouse.connection import connect
 from tests.integration.conftest import fresh_database
 
 WORLD = {"customers": 6000, "days": 42, "seed": 31, "start": date(2026, 3, 1)}

@@ -26,6 +26,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from cx_warehouse.config.settings import PROJECT_DIR
 from cx_warehouse.reports.delivery import (
     Attachment,
     DeliveryError,
@@ -38,8 +39,7 @@ from cx_warehouse.reports.delivery import (
     make_message_id,
     outbox_status,
 )
-from cx_warehouse.settings import PROJECT_DIR
-from cx_warehouse.warehouse import connect
+from cx_warehouse.warehouse.connection import connect
 
 SENDER = "cx-reports@cx.test"
 RECIPIENTS = ["ops.lead@cx.test", "cfo@cx.test"]

@@ -22,7 +22,7 @@ import pytest
 from cx_warehouse.reports import service
 from cx_warehouse.reports.definitions import Period, get_report
 from cx_warehouse.reports.render import read_manifest
-from cx_warehouse.warehouse import connect
+from cx_warehouse.warehouse.connection import connect
 
 HOSTILE = [
     "<script>alert('x')</script> terrible service",
@@ -377,7 +377,7 @@ def test_a_period_the_marts_do_not_cover_sends_the_owners_a_delay_notice(reports
 
 def test_a_failed_build_or_a_stopped_mart_gate_delays_the_report(copy_db: str, fresh_archive: Path) -> None:
     from cx_warehouse.quality.gates import GateRun, run_gate
-    from cx_warehouse.transform import TRANSFORM_STEPS, _record_step_run
+    from cx_warehouse.transform.steps import TRANSFORM_STEPS, _record_step_run
 
     period = service.latest_complete_period("weekly_scorecard", url=copy_db)
     marts_step = next(s for s in TRANSFORM_STEPS if s.task_id == "dbt_build_marts")

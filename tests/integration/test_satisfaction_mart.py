@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cx_warehouse.business import BusinessRules, load_business
-from cx_warehouse.warehouse import connect
+from cx_warehouse.config.business import BusinessRules, load_business
+from cx_warehouse.warehouse.connection import connect
 
 SATISFACTION_MODELS = {
     "fct_tickets", "satisfaction_scores", "satisfaction_servqual_gaps", "satisfaction_ratings_monthly",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse import bench
+from cx_bench import suite as bench
 
 
 # -- pure helpers -----------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def bench_pg(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from cx_warehouse.warehouse import EmbeddedPostgres
+    from cx_warehouse.warehouse.embedded import EmbeddedPostgres
 
     root = tmp_path_factory.mktemp("bench")
     pg = EmbeddedPostgres(pgdata=root / "pgdata", port=_free_port())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.business import BusinessConfigError, as_env, load_business, parse
+from cx_warehouse.config.business import BusinessConfigError, as_env, load_business, parse
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "business.yml"
 
@@ -80,8 +80,8 @@ def test_impossible_rules_are_rejected(tmp_path: Path, old: str, new: str, messa
 
 def test_brand_handles_match_the_generators_brand_accounts() -> None:
     """Staging flags the brand's own posts by business.yml's handles; the demo brand posts as these."""
-    from cx_warehouse.business import load_business
-    from cx_warehouse.generator import text
+    from cx_demo.generator import text
+    from cx_warehouse.config.business import load_business
 
     configured = set(load_business().raw["social"]["brand_handles"])  # type: ignore[index]
     generated = {h.strip().lstrip("@").lower() for h in text.BRAND_HANDLES.values()}

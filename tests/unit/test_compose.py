@@ -21,7 +21,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
-SETTINGS_FILE = REPO / "src" / "cx_warehouse" / "settings.py"
+SETTINGS_FILE = REPO / "src" / "cx_warehouse" / "config" / "settings.py"
 
 AIRFLOW_ROLES = ("api-server", "scheduler", "dag-processor", "triggerer")
 """The long-running Airflow 3 components, by the ``airflow`` sub-command that starts them."""

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from cx_warehouse.generator import FaultRates, generate, write_bulk_orders
-from cx_warehouse.generator.faults import HOSTILE_SNIPPETS, INVALID_VALUES, QUARANTINE_KINDS
-from cx_warehouse.generator.model import World
-from cx_warehouse.sources import Entity, load_sources
+from cx_demo.generator import FaultRates, generate, write_bulk_orders
+from cx_demo.generator.faults import HOSTILE_SNIPPETS, INVALID_VALUES, QUARANTINE_KINDS
+from cx_demo.generator.model import World
+from cx_warehouse.ingest.sources import Entity, load_sources
 
 CST = timezone(timedelta(hours=8))
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -381,7 +381,7 @@ def test_every_enabled_kind_is_planted_even_in_a_small_set(tmp_path: Path, seed:
 
 
 def test_cli_writes_landing_and_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from cx_warehouse.generator.__main__ import main
+    from cx_demo.generator.__main__ import main
 
     assert main(["--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t.json"), "--customers", "40",
                  "--days", "10", "--seed", "3", "--quiet"]) == 0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import fsspec
 
-from cx_warehouse.landing import LandingZone
-from cx_warehouse.sources import get_source
+from cx_warehouse.ingest.landing import LandingZone
+from cx_warehouse.ingest.sources import get_source
 
 ORDERS = get_source("crm").entity("orders")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cx_warehouse.ingest.sources import load_sources
 from cx_warehouse.quality.redact import scrub_result, shape
 from cx_warehouse.quality.specs import SpecError, load_gates, load_suites, parse_suite
-from cx_warehouse.sources import load_sources
-from cx_warehouse.transform import mart_models
+from cx_warehouse.transform.steps import mart_models
 
 
 def test_every_raw_table_and_every_mart_has_exactly_one_suite_with_known_gx_types() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cx_demo.generator import text as gen_text
 from cx_warehouse.analytics import sentiment
 from cx_warehouse.analytics.sentiment import (
     NEGATIVE_THRESHOLD,
@@ -20,7 +21,6 @@ from cx_warehouse.analytics.sentiment import (
     resolve_language,
     score_text,
 )
-from cx_warehouse.generator import text as gen_text
 
 log = logging.getLogger(__name__)
 

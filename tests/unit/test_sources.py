@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_warehouse.sources import SourceConfigError, load_sources, parse_source
+from cx_warehouse.ingest.sources import SourceConfigError, load_sources, parse_source
 
 VALID = """
 source: shop

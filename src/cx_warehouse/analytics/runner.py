@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from cx_warehouse.pipeline import PROGRESS_MARK
+from cx_warehouse.logs import PROGRESS_MARK
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ MODELS = ("sentiment", "clv", "drivers")
 
 def run_model(name: str, url: str | None = None) -> dict[str, Any]:
     """Fit or score the model ``name`` (one of :data:`MODELS`) and write its table."""
-    from cx_warehouse.business import load_business
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.config.business import load_business
+    from cx_warehouse.warehouse.connection import connect
 
     if name not in MODELS:
         raise ValueError(f"unknown analytics model {name!r}; expected one of {MODELS}")

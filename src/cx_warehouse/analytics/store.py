@@ -24,7 +24,7 @@ def replace_table(
 
     The drop, create and COPY run in one transaction block: a transaction of its own on an
     idle connection, or a savepoint inside the caller's transaction (as under
-    :func:`cx_warehouse.warehouse.connect`, which commits when its block ends), so a failure
+    :func:`cx_warehouse.warehouse.connection.connect`, which commits when its block ends), so a failure
     leaves the previous table in place either way.
 
     Args:

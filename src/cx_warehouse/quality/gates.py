@@ -358,7 +358,7 @@ def _gx_suite(gx: Any, suite: SuiteSpec) -> Any:
 # ---------------------------------------------------------------------------------------
 def docs_dir() -> Path:
     """Where Data Docs are published: ``<CX_HOME>/quality/data_docs`` (docs/quality.md)."""
-    from cx_warehouse.settings import get_settings
+    from cx_warehouse.config.settings import get_settings
 
     return get_settings().home / "quality" / "data_docs"
 
@@ -369,9 +369,9 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
 
     Call :meth:`GateReport.raise_if_stopped` to act on the decision.
     """
-    from cx_warehouse.loading import ensure_schema
-    from cx_warehouse.sources import load_sources
-    from cx_warehouse.warehouse import connect, warehouse_url
+    from cx_warehouse.ingest.loader import ensure_schema
+    from cx_warehouse.ingest.sources import load_sources
+    from cx_warehouse.warehouse.connection import connect, warehouse_url
 
     t0 = time.perf_counter()
     gates = load_gates()
@@ -464,7 +464,7 @@ def _pair_results(suite: SuiteSpec, gx_suite: Any, result: Any) -> list[tuple[Ex
 def _store(url: str, gate: GateSpec, run: GateRun, gate_run_id: uuid.UUID, sr: SuiteReport, sql_text: str,
            params: dict[str, Any], load_ids: list[str], started: datetime) -> None:
     """Write one validation and its expectations' outcomes; cover its loads when it passed."""
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     with connect(url) as conn:
         conn.execute(
@@ -500,7 +500,7 @@ def _store(url: str, gate: GateSpec, run: GateRun, gate_run_id: uuid.UUID, sr: S
 
 def failing_rows(gate_run_or_validation: str, url: str | None = None) -> list[dict[str, Any]]:
     """The failed expectations of a gate run (or one validation) with their stored failing rows."""
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     with connect(url) as conn:
         rows = conn.execute(
@@ -519,7 +519,7 @@ def gate_runs(*, latest_per_gate: bool = False, limit: int | None = None,
               url: str | None = None) -> list[dict[str, Any]]:
     """Gate runs, newest first (or the latest run of each gate, by gate): when, decision,
     failures, expectations, rows judged, seconds. Empty before any gate has run."""
-    from cx_warehouse.warehouse import connect, relation_exists
+    from cx_warehouse.warehouse.connection import connect, relation_exists
 
     with connect(url) as conn:
         if not relation_exists(conn, "audit.quality_validations"):

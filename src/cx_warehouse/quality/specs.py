@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from cx_warehouse.settings import PROJECT_DIR
+from cx_warehouse.config.settings import PROJECT_DIR
 
 SEVERITIES = ("critical", "warning")
 SCOPES = ("new_loads", "table", "query")

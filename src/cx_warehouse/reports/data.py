@@ -216,7 +216,7 @@ def key_drivers(conn: Any, spec: ReportSpec, period: Period) -> SectionResult:
 
 
 def complaint_handling(conn: Any, spec: ReportSpec, period: Period) -> SectionResult:
-    from cx_warehouse.business import SEVERITIES, load_business
+    from cx_warehouse.config.business import SEVERITIES, load_business
     from cx_warehouse.reports import charts
 
     month = period if period.grain == "month" else breakdown_month(period)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from cx_warehouse.settings import PROJECT_DIR
+from cx_warehouse.config.settings import PROJECT_DIR
 
 Grain = Literal["day", "week", "month"]
 SCHEDULES: dict[str, Grain] = {"daily": "day", "weekly": "week", "monthly": "month"}

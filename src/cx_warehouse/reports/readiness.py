@@ -36,7 +36,7 @@ class DataStatus:
 
 def marts_as_of(conn: Any) -> date | None:
     """The day the marts treat as today (``intermediate.int_as_of_date``); None before a build."""
-    from cx_warehouse.warehouse import relation_exists
+    from cx_warehouse.warehouse.connection import relation_exists
 
     if not relation_exists(conn, "intermediate.int_as_of_date"):
         return None
@@ -51,8 +51,8 @@ def _when(ts: datetime | None) -> str:
 def data_status(period: Period, url: str | None = None) -> DataStatus:
     """Check the period's data: coverage, the latest gate decisions and transform failures."""
     from cx_warehouse.quality.gates import failing_rows, gate_runs
-    from cx_warehouse.transform import transform_failures
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.transform.steps import transform_failures
+    from cx_warehouse.warehouse.connection import connect
 
     with connect(url) as conn:
         as_of = marts_as_of(conn)

@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from cx_warehouse.config.settings import get_settings
 from cx_warehouse.reports.definitions import ReportSpec, reports_dir
-from cx_warehouse.settings import get_settings
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Cell starts that make Excel, LibreOffice or Sheets evaluate a cell (OWASP CSV injection)."""
@@ -100,7 +100,7 @@ def environment(spec: ReportSpec | None = None) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    from cx_warehouse.business import load_business
+    from cx_warehouse.config.business import load_business
 
     timezone = load_business().timezone
     env.filters.update(num=fmt_num, signed=fmt_signed, human=humanise,

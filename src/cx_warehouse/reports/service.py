@@ -109,7 +109,7 @@ def render(report_id: str, period: Period, *, url: str | None = None, force: boo
 
 def _render_report(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
     from cx_warehouse.reports.data import SECTION_QUERIES
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     sections: dict[str, Any] = {}
     charts: dict[str, bytes] = {}
@@ -139,7 +139,7 @@ def _render_report(spec: ReportSpec, period: Period, status: Any, url: str | Non
 
 def _render_at_risk(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
     from cx_warehouse.reports.selections import AT_RISK_COLUMNS, at_risk_list
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     with connect(url) as conn:
         listing = at_risk_list(conn, spec, period.start)
@@ -166,10 +166,10 @@ def _render_at_risk(spec: ReportSpec, period: Period, status: Any, url: str | No
 
 
 def _render_alerts(spec: ReportSpec, period: Period, status: Any, url: str | None) -> Rendered:
-    from cx_warehouse.business import load_business
+    from cx_warehouse.config.business import load_business
     from cx_warehouse.reports.delivery import ensure_outbox
     from cx_warehouse.reports.selections import close_the_loop_alerts
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     with connect(url) as conn:
         ensure_outbox(conn)
@@ -267,7 +267,7 @@ def deliver(directory: Path, *, url: str | None = None, settings: Any = None) ->
 
 def period_for_run(report_id: str, interval_start: datetime) -> Period:
     """The period a scheduled run of ``report_id`` reports on (see :meth:`Period.for_interval`)."""
-    from cx_warehouse.business import load_business
+    from cx_warehouse.config.business import load_business
 
     return Period.for_interval(get_report(report_id).grain, interval_start, load_business().timezone)
 
@@ -275,7 +275,7 @@ def period_for_run(report_id: str, interval_start: datetime) -> Period:
 def latest_complete_period(report_id: str, url: str | None = None) -> Period:
     """The newest period of the report's grain that the marts fully cover (on-demand default)."""
     from cx_warehouse.reports.readiness import marts_as_of
-    from cx_warehouse.warehouse import connect
+    from cx_warehouse.warehouse.connection import connect
 
     spec = get_report(report_id)
     with connect(url) as conn:

@@ -1,0 +1,28 @@
+"""``cxw airflow``: any Airflow command with the project's AIRFLOW_HOME and DAGs."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from typing import Any
+
+from cx_warehouse.config.settings import get_settings
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from cx_warehouse.airflow.local import airflow_bin, airflow_env, ensure_metadata_db
+
+    s = get_settings()
+    ensure_metadata_db(s)
+    if args.airflow_args[:1] == ["standalone"]:
+        # DAG tasks start the embedded warehouse on demand; start it now so the UI's first run is quick.
+        from cx_warehouse.warehouse.connection import warehouse_url
+
+        warehouse_url(s)
+    return subprocess.call([airflow_bin(), *args.airflow_args], env=airflow_env(s))
+
+
+def register(sub: Any) -> None:
+    a = sub.add_parser("airflow", help="run an airflow command with the project's AIRFLOW_HOME and DAGs")
+    a.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    a.set_defaults(func=cmd_airflow)

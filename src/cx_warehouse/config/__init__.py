@@ -1,0 +1,1 @@
+"""Settings from the environment (one setting per fact) and the business rules of config/business.yml."""

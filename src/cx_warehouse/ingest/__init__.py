@@ -1,0 +1,1 @@
+"""Ingestion: source definitions, the landing zone, the loader and its row accounting."""
