@@ -119,6 +119,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = warehouse_url(s)
     where = f"embedded PostgreSQL, data in {s.pgdata}" if s.is_embedded else "CX_WAREHOUSE_URL"
     say(f"      {describe_url(url)} ({where})")
+    from cx_warehouse.warehouse.migrations import migrate_command
+
+    migrate_command(url, say=lambda line: say(f"      {line}"))
 
     step(2, total, f"Demo data in the landing zone {s.landing}")
     ran = _generate(args.customers, args.days, args.start, args.seed)

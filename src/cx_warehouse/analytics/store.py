@@ -39,6 +39,8 @@ def replace_table(
     """
     from psycopg import sql
 
+    from cx_warehouse.warehouse.migrations import ensure_current
+
     ident = sql.Identifier(SCHEMA, table)
     col_defs = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(type_)) for name, type_ in columns
@@ -46,7 +48,7 @@ def replace_table(
     col_names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
     count = 0
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
+        ensure_current(conn)  # the analytics schema is migrations' own; its tables are the models'
         # drop + create (not truncate) so a changed column list never leaves a stale shape
         cur.execute(sql.SQL("drop table if exists {}").format(ident))
         cur.execute(sql.SQL("create table {} ({})").format(ident, col_defs))

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from cx_warehouse.quality.specs import SpecError
     from cx_warehouse.reports.definitions import ReportSpecError
     from cx_warehouse.warehouse.embedded import WarehouseError
+    from cx_warehouse.warehouse.migrations import MigrationError
 
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in PASSTHROUGH:
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, WarehouseError, SourceConfigError, LoadError, SpecError, ReportSpecError) as exc:
+    except (CliError, WarehouseError, SourceConfigError, LoadError, SpecError, ReportSpecError,
+            MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""``cxw warehouse``: start, stop, locate or destroy the embedded warehouse; the BI role's URL."""
+"""``cxw warehouse``: start, stop, locate, migrate or destroy the warehouse; the BI role's URL."""
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
              "the embedded warehouse is not used, nothing to do.")
         return 0
     pg = embedded(s)
+    if args.action == "migrate":
+        from cx_warehouse.warehouse.migrations import migrate_command
+
+        return migrate_command(warehouse_url(s), check=args.check, say=say)
     if args.action == "start":
         pg.start()
         say(f"embedded warehouse running: {describe_url(pg.url())} (data in {pg.pgdata})")
         say(f"password: in {pg.secret_file}; full URL: `cxw warehouse url`")
+        from cx_warehouse.warehouse.migrations import migrate_command
+
+        return migrate_command(pg.url(), say=say)
     elif args.action == "stop":
         say("stopped" if pg.stop() else "not running")
     elif args.action == "status":
@@ -59,6 +66,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     w = sub.add_parser("warehouse", help="the embedded warehouse")
-    w.add_argument("action", choices=["start", "stop", "status", "url", "bi-url", "psql", "destroy"],
-                   help="bi-url: set up the read-only BI role and print its connection URL")
+    w.add_argument("action", choices=["start", "stop", "status", "url", "bi-url", "psql", "migrate", "destroy"],
+                   help="start: start the embedded warehouse and migrate it; migrate: bring the operational "
+                        "schemas (audit, reports) to this release's version; bi-url: set up the read-only BI "
+                        "role and print its connection URL")
+    w.add_argument("--check", action="store_true", help="with migrate: only list pending migrations (exit 1 if any)")
     w.set_defaults(func=cmd_warehouse)

@@ -55,63 +55,6 @@ _ANALYZE_ABOVE = 50_000
 _UNREADABLE_SHARE = 0.5
 """Above this share of undecodable records a file is called not UTF-8, not quarantined."""
 
-AUDIT_DDL = """
-create schema if not exists raw;
-create schema if not exists audit;
-comment on schema raw is 'Source data as delivered, typed and de-duplicated; one table per source entity.';
-comment on schema audit is 'Load audit and quarantine: what every landed file became.';
-create table if not exists audit.load_audit (
-    load_id uuid primary key,
-    source text not null,
-    entity text not null,
-    target_table text not null,
-    file_path text not null,
-    file_size bigint,
-    file_sha256 text,
-    delivery_date date,
-    status text not null check (status in ('loaded', 'failed')),
-    rows_read bigint,
-    rows_loaded bigint,
-    rows_inserted bigint,
-    rows_updated bigint,
-    rows_quarantined bigint,
-    rows_duplicate bigint,
-    extra_columns text[],
-    parse_mode text,
-    duplicate_of text,
-    run_id text,
-    data_interval_start timestamptz,
-    data_interval_end timestamptz,
-    started_at timestamptz not null,
-    finished_at timestamptz not null,
-    duration_ms integer,
-    timings_ms jsonb,
-    error text,
-    constraint load_audit_rows_balance check (
-        status <> 'loaded'
-        or rows_loaded + rows_quarantined + rows_duplicate = rows_read
-    )
-);
-create unique index if not exists load_audit_loaded_file
-    on audit.load_audit (source, entity, file_path, file_sha256) where status = 'loaded';
-create index if not exists load_audit_sha on audit.load_audit (file_sha256);
-comment on table audit.load_audit is 'One row per attempt to load a landed file: checksum, row accounting, timings, status.';
-create table if not exists audit.quarantine (
-    quarantine_id bigserial primary key,
-    load_id uuid not null,
-    source text not null,
-    entity text not null,
-    file_path text not null,
-    line_number bigint,
-    reasons text[] not null,
-    raw_payload text,
-    quarantined_at timestamptz not null default now()
-);
-create index if not exists quarantine_load on audit.quarantine (load_id);
-create index if not exists quarantine_entity on audit.quarantine (source, entity);
-comment on table audit.quarantine is 'Rows that failed typing or required fields, with the reasons, file, line and raw payload. Contains personal data: restrict access.';
-"""
-
 
 class LoadError(RuntimeError):
     """A file could not be loaded; the message names the file and the cause."""
@@ -174,15 +117,18 @@ class EntityResult:
 # DDL
 # ---------------------------------------------------------------------------------------
 def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
-    """Create the audit tables and each entity's raw table; add newly declared columns.
+    """Migrate the warehouse (``raw`` and the audit tables are migrations' own), then create each
+    entity's raw table and add newly declared columns: those follow ``config/sources/*.yml``.
 
-    Safe to run concurrently from several tasks (serialised by an advisory lock).
+    Safe to run concurrently from several tasks (serialised by advisory locks).
     """
     from psycopg import sql
 
+    from cx_warehouse.warehouse.migrations import ensure_current
+
     with conn.transaction():
+        ensure_current(conn)
         conn.execute("select pg_advisory_xact_lock(hashtextextended('cx_warehouse:ddl', 0))")
-        conn.execute(AUDIT_DDL)
         for e in entities:
             cols: list[sql.Composable] = [
                 sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in e.columns]

@@ -32,67 +32,6 @@ from cx_warehouse.quality.specs import ExpectationSpec, GateSpec, SpecError, Sui
 log = logging.getLogger(__name__)
 
 
-QUALITY_DDL = """
-create schema if not exists audit;
-create table if not exists audit.quality_validations (
-    validation_id uuid primary key,
-    gate text not null,
-    gate_run_id uuid not null,
-    suite text not null,
-    suite_file text,
-    run_id text not null,
-    batch_scope text not null,
-    batch_sql text not null,
-    batch_rows bigint,
-    covered_load_ids uuid[] not null default '{}',
-    parameters jsonb not null,
-    expectations integer not null,
-    failed_critical integer not null,
-    failed_warning integer not null,
-    gx_success boolean not null,
-    passed boolean not null,
-    started_at timestamptz not null,
-    duration_ms integer not null
-);
-create index if not exists quality_validations_suite on audit.quality_validations (suite, started_at desc);
-comment on table audit.quality_validations is
-    'One row per suite validated by a quality gate run: batch, parameters and the gate decision (passed = no critical failure).';
-create table if not exists audit.quality_results (
-    validation_id uuid not null references audit.quality_validations on delete cascade,
-    expectation_index integer not null,
-    gate text not null,
-    suite text not null,
-    run_id text not null,
-    expectation_type text not null,
-    column_name text,
-    kwargs jsonb not null,
-    severity text not null check (severity in ('critical', 'warning')),
-    success boolean not null,
-    observed_value text,
-    element_count bigint,
-    unexpected_count bigint,
-    unexpected_percent numeric,
-    failing_rows jsonb,
-    failing_rows_query text,
-    exception text,
-    notes text,
-    validated_at timestamptz not null,
-    primary key (validation_id, expectation_index)
-);
-create index if not exists quality_results_failed on audit.quality_results (suite, validated_at desc) where not success;
-comment on table audit.quality_results is
-    'One row per expectation per validation: severity, success, observed value and the failing rows (keys, scrubbed values).';
-create table if not exists audit.quality_covered_loads (
-    suite text not null,
-    load_id uuid not null,
-    validation_id uuid not null references audit.quality_validations on delete cascade,
-    primary key (suite, load_id)
-);
-comment on table audit.quality_covered_loads is
-    'Loads whose rows a passing validation of the suite has judged; new_loads batches skip them.';
-"""
-
-
 class QualityGateFailed(RuntimeError):
     """A critical expectation failed: the message names suite, expectation and observed value."""
 
@@ -214,10 +153,11 @@ class GateReport:
 
 
 def ensure_quality_schema(conn: Any) -> None:
-    """Create the audit tables of the quality gates (idempotent, serialised like the loader's DDL)."""
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtextextended('cx_warehouse:ddl', 0))")
-        conn.execute(QUALITY_DDL)
+    """Make sure the gates' audit tables exist: they are migrations' own (``0001``), so this
+    migrates the warehouse when it is behind."""
+    from cx_warehouse.warehouse.migrations import ensure_current
+
+    ensure_current(conn)
 
 
 # ---------------------------------------------------------------------------------------

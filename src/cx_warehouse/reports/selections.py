@@ -23,10 +23,10 @@ RISK_LEVELS = ("low", "medium", "high")
 
 
 def _ensure_lists(conn: Any) -> None:
-    conn.execute("create schema if not exists reports")
-    conn.execute("""create table if not exists reports.at_risk_lists (
-                        list_date date not null, customer_id text not null, risk_score numeric(6, 4) not null,
-                        primary key (list_date, customer_id))""")
+    """``reports.at_risk_lists`` is migrations' own (``0001``): migrate the warehouse if it is behind."""
+    from cx_warehouse.warehouse.migrations import ensure_current
+
+    ensure_current(conn)
 
 
 def at_risk_list(conn: Any, spec: ReportSpec, day: date) -> dict[str, Any]:

@@ -132,14 +132,10 @@ def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
 def _record_step_run(url: str | None, step: Step, started: datetime, seconds: float, status: str,
                      error: str | None) -> None:
     from cx_warehouse.warehouse.connection import connect
+    from cx_warehouse.warehouse.migrations import ensure_current
 
     with connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists audit")
-        conn.execute(
-            """create table if not exists audit.transform_step_runs (
-                   step text not null, status text not null check (status in ('succeeded', 'failed')),
-                   started_at timestamptz not null, seconds numeric(10, 3) not null, error text,
-                   primary key (step, started_at))""")
+        ensure_current(conn)  # audit.transform_step_runs is migrations' own (0001)
         conn.execute("insert into audit.transform_step_runs values (%s, %s, %s, %s, %s)",
                      (step.task_id, status, started, round(seconds, 3), (error or "")[:4000] or None))
 

@@ -71,41 +71,12 @@ class DeliveryError(RuntimeError):
 
 
 # -- outbox ---------------------------------------------------------------------------------
-_OUTBOX_DDL = """
-create table if not exists reports.outbox (
-    report_id text not null,
-    period_key text not null,
-    kind text not null check (kind in ('report', 'delayed', 'alert')),
-    recipient text not null,
-    status text not null default 'pending' check (status in ('pending', 'sent', 'failed')),
-    message_id text not null,
-    subject text not null,
-    archive_path text not null,
-    attempts integer not null default 0,
-    last_error text,
-    created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now(),
-    sent_at timestamptz,
-    primary key (report_id, period_key, kind, recipient)
-)
-"""
-_OUTBOX_COMMENT = (
-    "comment on table reports.outbox is 'One row per report, period, kind and recipient: whether the mail "
-    "went out. Written before any SMTP traffic, marked sent right after the server accepted the mail.'"
-)
-
-
 def ensure_outbox(conn: psycopg.Connection[Any]) -> None:
-    """Create the ``reports`` schema and ``reports.outbox`` if missing (idempotent).
+    """Make sure ``reports.outbox`` exists: it is migrations' own (``0001``), so this migrates
+    the warehouse when it is behind (concurrent first runs are serialised there)."""
+    from cx_warehouse.warehouse.migrations import ensure_current
 
-    An advisory lock serialises concurrent first runs: two ``create ... if not exists`` at
-    once can still collide in the catalog.
-    """
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtextextended('cx_warehouse.reports.outbox', 0))")
-        conn.execute("create schema if not exists reports")
-        conn.execute(_OUTBOX_DDL)
-        conn.execute(_OUTBOX_COMMENT)
+    ensure_current(conn)
 
 
 @dataclass
