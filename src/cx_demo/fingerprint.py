@@ -49,7 +49,7 @@ RUN_ID_RE = r"(manual|scheduled|backfill|dataset_triggered|asset_triggered)__[0-
 # column's type; action exclude or normalise. First matching rule wins, in this order.
 RULES: list[dict[str, str]] = [
     # --- wall-clock timestamps and durations written by the loader / gates / transform runner
-    {"id": "load-time", "action": "exclude", "column": r"_loaded_at|loaded_at|quarantined_at|validated_at",
+    {"id": "load-time", "action": "exclude", "column": r"_loaded_at|loaded_at|quarantined_at|validated_at|applied_at",
      "why": "wall-clock time the row was loaded / quarantined / validated (now() at load time)"},
     {"id": "run-timing", "action": "exclude",
      "column": r"started_at|finished_at|duration_ms|timings_ms|seconds|elapsed.*|.*_seconds",
@@ -59,6 +59,11 @@ RULES: list[dict[str, str]] = [
      "why": "times and delivery bookkeeping of report sending (wall clock, SMTP message ids)"},
     {"id": "rendered-at", "action": "exclude", "column": r"rendered_at|generated_at|sha256_rendered|rendered_sha256|html_sha256|pdf_sha256",
      "why": "render time, or a hash of a rendered file that embeds the render time"},
+    # --- floating point: the order rows reach avg()/sum() depends on the plan, and float
+    # addition is not associative, so the 15th significant digit can move between two builds
+    {"id": "float-digits", "action": "round", "type": r"double precision|real",
+     "why": "float8/float4 compared at 12 significant digits: an aggregate's summation order follows the "
+            "query plan, which can move the last digits (seen: 2 of 6,801 avg_sentiment_score values)"},
     # --- random identifiers minted per run (uuid4): load ids, validation ids, gate-run ids
     {"id": "uuid-type", "action": "exclude", "type": r"uuid|uuid\[\]",
      "why": "uuid4 minted per run (load_id, _load_id, validation_id, gate_run_id, covered_load_ids): "
@@ -138,7 +143,8 @@ def fingerprint(url: str, include_views: bool, path_prefixes: list[str], schemas
                   and a.attnum > 0 and not a.attisdropped
                 order by a.attnum
                 """, (schema, rel)).fetchall()
-            columns, excluded, normalised, exprs = [], {}, {}, []
+            columns, excluded, normalised = [], {}, {}
+            exprs: list[sql.Composable] = []
             for name, coltype in cols:
                 columns.append({"name": name, "type": coltype})
                 rule = next((r for r in RULES if rule_matches(r, schema, rel, name, coltype)), None)
@@ -146,7 +152,13 @@ def fingerprint(url: str, include_views: bool, path_prefixes: list[str], schemas
                 if rule and rule["action"] == "exclude":
                     excluded[name] = f"[{rule['id']}] {rule['why']}"
                     continue
-                if rule and rule["action"] == "normalise":
+                if rule and rule["action"] == "round":
+                    normalised[name] = f"[{rule['id']}] {rule['why']}"
+                    exprs.append(sql.SQL(
+                        "case when t.{c} is null or t.{c} = 0 or t.{c} in ('NaN', 'Infinity', '-Infinity') "
+                        "then t.{c}::text else round(t.{c}::numeric, 11 - floor(log(abs(t.{c}::numeric)))::int)::text end"
+                    ).format(c=ident))
+                elif rule and rule["action"] == "normalise":
                     normalised[name] = f"[{rule['id']}] {rule['why']}"
                     exprs.append(normalised_expr(sql.SQL("t.{}").format(ident), coltype, path_prefixes))
                 else:
