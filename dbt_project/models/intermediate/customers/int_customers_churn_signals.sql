@@ -16,19 +16,19 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_lines_summed') }}
 ),
 
 tickets as (
-    select * from {{ ref('fct_tickets') }}
+    select * from {{ ref('int_tickets_measured') }}
 ),
 
 responses as (
-    select * from {{ ref('fct_survey_responses') }}
+    select * from {{ ref('int_survey_responses_scored') }}
 ),
 
 mentions as (
-    select * from {{ ref('fct_social_mentions') }}
+    select * from {{ ref('int_social_mentions_scored') }}
 ),
 
 persons as (

@@ -8,11 +8,11 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_lines_summed') }}
 ),
 
 order_lines as (
-    select * from {{ ref('fct_order_lines') }}
+    select * from {{ ref('int_order_lines_joined') }}
 ),
 
 as_of as (

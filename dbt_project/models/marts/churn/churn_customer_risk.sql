@@ -15,11 +15,11 @@ signals_raw as (
 ),
 
 customers as (
-    select * from {{ ref('int_customers_orders_summarised') }}
+    select * from {{ ref('dim_customers') }}
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 scaled as (

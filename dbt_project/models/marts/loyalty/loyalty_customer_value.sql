@@ -10,12 +10,12 @@ customers as (
     where paid_order_count > 0
 ),
 
-rfm as (
-    select * from {{ ref('int_customers_rfm_scored') }}
+dim as (
+    select * from {{ ref('dim_customers') }}
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 joined as (
@@ -27,14 +27,14 @@ joined as (
         c.total_spend as historical_value,
         c.spend_12m,
         c.avg_order_value,
-        c.lifecycle_stage,
-        r.rfm_segment,
+        d.lifecycle_stage,
+        d.rfm_segment,
         v.p_alive,
         v.expected_purchases,
         v.expected_order_value,
         v.predicted_clv
     from customers as c
-    inner join rfm as r on r.customer_id = c.customer_id
+    inner join dim as d on d.customer_id = c.customer_id
     left join clv as v on v.customer_id = c.customer_id
 ),
 

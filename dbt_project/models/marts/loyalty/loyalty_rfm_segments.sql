@@ -8,7 +8,7 @@ rfm as (
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 segment_map as (
