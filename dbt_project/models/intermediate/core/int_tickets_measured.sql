@@ -55,20 +55,20 @@ final as (
         first_response_at,
         resolved_at,
         resolved_at is not null as is_resolved,
-        first_response_hours::numeric(14,4) as first_response_hours,
-        first_response_business_hours::numeric(14,4) as first_response_business_hours,
-        resolution_hours::numeric(14,4) as resolution_hours,
-        resolution_business_hours::numeric(14,4) as resolution_business_hours,
-        first_response_target_hours::numeric(14,4) as first_response_target_hours,
-        resolution_target_hours::numeric(14,4) as resolution_target_hours,
+        first_response_hours::numeric(14, 4) as first_response_hours,
+        first_response_business_hours::numeric(14, 4) as first_response_business_hours,
+        resolution_hours::numeric(14, 4) as resolution_hours,
+        resolution_business_hours::numeric(14, 4) as resolution_business_hours,
+        first_response_target_hours::numeric(14, 4) as first_response_target_hours,
+        resolution_target_hours::numeric(14, 4) as resolution_target_hours,
         coalesce(first_response_at, as_of_end_at)
-            > created_at + first_response_target_hours * interval '1 hour' as is_first_response_breached,
+        > created_at + first_response_target_hours * interval '1 hour' as is_first_response_breached,
         coalesce(resolved_at, as_of_end_at)
-            > created_at + resolution_target_hours * interval '1 hour' as is_resolution_breached,
+        > created_at + resolution_target_hours * interval '1 hour' as is_resolution_breached,
         reopen_count,
         reopen_count > 0 as is_reopened,
         csat_after_resolution,
-        compensation_amount::numeric(14,2) as compensation_amount
+        compensation_amount::numeric(14, 2) as compensation_amount
     from measured
 )
 

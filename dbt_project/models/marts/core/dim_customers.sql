@@ -31,8 +31,10 @@ final as (
         c.first_name,
         c.last_name,
         c.gender,
-        case when c.birth_date is not null
-            then extract(year from age(a.as_of_date, c.birth_date))::integer end as age,
+        case
+            when c.birth_date is not null
+                then extract(year from age(a.as_of_date, c.birth_date))::integer
+        end as age,
         c.city,
         c.region,
         c.signup_date,

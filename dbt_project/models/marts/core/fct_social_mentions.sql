@@ -3,11 +3,9 @@
 -- One row per social post in the listening export (the brand's own replies included, flagged
 -- is_brand_post: metrics about customers leave them out) with its sentiment
 -- (int_social_mentions_scored; scored offline by the score_sentiment task before the marts build).
+{#- read only by the incremental branch; set here so dbt records the dependency at parse time #}
+{%- set sentiment = ref('stg_analytics__mention_sentiments') %}
 with
-
-sentiment as (
-    select * from {{ ref('stg_analytics__mention_sentiments') }}
-),
 
 mentions as (
     select * from {{ ref('int_social_mentions_scored') }}
@@ -16,7 +14,7 @@ mentions as (
         -- and any mention whose score changed (a new scorer version re-scores old posts)
         or (platform, post_id) in (
             select s.platform, s.post_id
-            from sentiment as s
+            from {{ sentiment }} as s
             inner join {{ this }} as t on t.platform = s.platform and t.post_id = s.post_id
             where t.sentiment_score is distinct from s.sentiment_score
                 or t.sentiment_label is distinct from s.sentiment_label

@@ -141,11 +141,13 @@ joined as (
         v.p_alive,
         v.expected_purchases,
         v.predicted_clv,
-        case when o.paid_order_count > 0
-            then percent_rank() over (partition by o.paid_order_count > 0 order by o.spend_12m) end
+        case
+            when o.paid_order_count > 0
+                then percent_rank() over (partition by o.paid_order_count > 0 order by o.spend_12m)
+        end
             as spend_12m_percentile
     from person_nodes as n
-    cross join as_of as a
+    cross join as_of
     left join customers as c on c.customer_id = n.customer_id
     left join contacts as ct on ct.customer_id = n.customer_id
     left join orders_summary as o on o.customer_id = n.customer_id

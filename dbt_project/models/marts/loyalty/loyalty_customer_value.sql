@@ -44,18 +44,19 @@ final as (
         first_order_date,
         last_order_date,
         paid_order_count,
-        historical_value::numeric(14,2) as historical_value,
-        spend_12m::numeric(14,2) as spend_12m,
-        avg_order_value::numeric(14,2) as avg_order_value,
+        historical_value::numeric(14, 2) as historical_value,
+        spend_12m::numeric(14, 2) as spend_12m,
+        avg_order_value::numeric(14, 2) as avg_order_value,
         lifecycle_stage,
         rfm_segment,
         p_alive::double precision as p_alive,
         expected_purchases::double precision as expected_purchases,
-        expected_order_value::numeric(14,2) as expected_order_value,
-        predicted_clv::numeric(14,2) as predicted_clv,
-        (historical_value + predicted_clv)::numeric(14,2) as lifetime_value,
-        case when predicted_clv is not null
-            then ntile(10) over (partition by predicted_clv is null order by predicted_clv desc, customer_id)
+        expected_order_value::numeric(14, 2) as expected_order_value,
+        predicted_clv::numeric(14, 2) as predicted_clv,
+        (historical_value + predicted_clv)::numeric(14, 2) as lifetime_value,
+        case
+            when predicted_clv is not null
+                then ntile(10) over (partition by predicted_clv is null order by predicted_clv desc, customer_id asc)
         end::integer as predicted_clv_decile
     from joined
 )
