@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV_BIN := .venv/bin
 CXW := $(VENV_BIN)/cxw
 
-.PHONY: help setup demo test bench lint airflow warehouse stop status psql clean clean-warehouse
+.PHONY: help setup demo test bench lint lint-sql airflow warehouse stop status psql clean clean-warehouse
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,9 +24,12 @@ bench: ## loader vs bare COPY vs dlt at 2M rows, and DAG parse times; writes .cx
 	@scripts/setup.sh bench
 	@$(CXW) bench
 
-lint: setup  ## ruff and mypy
+lint: setup lint-sql  ## ruff, mypy and sqlfluff
 	@$(VENV_BIN)/ruff check src dags tests
 	@$(VENV_BIN)/mypy src
+
+lint-sql: setup  ## sqlfluff on dbt_project/models (dbt templater; starts the embedded warehouse for it)
+	@scripts/lint-sql.sh
 
 airflow: setup  ## the Airflow UI over the project's DAGs (airflow standalone) on http://localhost:8080
 	@$(CXW) airflow standalone

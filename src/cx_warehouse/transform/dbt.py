@@ -45,6 +45,9 @@ def dbt_env(url: str) -> dict[str, str]:
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
         CX_BUSINESS_CONFIG=as_env(),
     )
+    # profiles.yml target (dbt reads DBT_TARGET): prod, the schemas everything reads, unless
+    # CX_DBT_TARGET chooses dev or ci
+    env["DBT_TARGET"] = os.environ.get("CX_DBT_TARGET") or "prod"
     return env
 
 

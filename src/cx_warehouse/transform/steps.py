@@ -41,7 +41,7 @@ class Step:
 
 
 TRANSFORM_STEPS: tuple[Step, ...] = (
-    Step("dbt_build_staging", "dbt", "staging",
+    Step("dbt_build_staging", "dbt", "staging", exclude="tag:model_output",
          doc="staging views over raw (rename, cast, normalise) and their tests"),
     # one dbt process at a time from here on: concurrent dbt runs would share target/
     Step("dbt_snapshot", "dbt", "resource_type:snapshot", ("dbt_build_staging",),
@@ -54,7 +54,7 @@ TRANSFORM_STEPS: tuple[Step, ...] = (
          doc="BG/NBD + Gamma-Gamma CLV per customer -> analytics.customer_clv"),
     Step("rank_key_drivers", "analytics", "drivers", ("dbt_build_model_inputs",),
          doc="Johnson's relative weights of drivers on NPS -> analytics.key_drivers"),
-    Step("dbt_build_marts", "dbt", "intermediate marts",
+    Step("dbt_build_marts", "dbt", "tag:model_output intermediate marts",
          ("score_sentiment", "fit_clv", "rank_key_drivers"), exclude="+tag:model_input",
          doc="identity resolution and the other intermediate models, the facts (incremental), "
              "customer_360 and the satisfaction, loyalty, churn and KPI marts"),

@@ -15,7 +15,7 @@ latest as (
 
 final as (
     select
-        {% if var('as_of_date', none) -%}
+            {% if var('as_of_date', none) -%}
         '{{ var("as_of_date") }}'::date as as_of_date
         {%- else -%}
         coalesce(max(last_day), current_date) as as_of_date

@@ -15,7 +15,7 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_lines_summed') }}
 ),
 
 as_of as (
@@ -80,10 +80,12 @@ final as (
         period_end_date,
         is_complete_month,
         cohort_month,
-        ((extract(year from month_start) - extract(year from cohort_month)) * 12
-            + extract(month from month_start) - extract(month from cohort_month))::integer as months_since_first_order,
+        (
+            (extract(year from month_start) - extract(year from cohort_month)) * 12
+            + extract(month from month_start) - extract(month from cohort_month)
+        )::integer as months_since_first_order,
         paid_orders::integer as paid_orders,
-        spend::numeric(14,2) as spend,
+        spend::numeric(14, 2) as spend,
         paid_orders > 0 as has_paid_order,
         month_start = cohort_month as is_first_order_month,
         last_order_date_before_month,

@@ -16,19 +16,19 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_lines_summed') }}
 ),
 
 tickets as (
-    select * from {{ ref('fct_tickets') }}
+    select * from {{ ref('int_tickets_measured') }}
 ),
 
 responses as (
-    select * from {{ ref('fct_survey_responses') }}
+    select * from {{ ref('int_survey_responses_scored') }}
 ),
 
 mentions as (
-    select * from {{ ref('fct_social_mentions') }}
+    select * from {{ ref('int_social_mentions_scored') }}
 ),
 
 persons as (
@@ -86,7 +86,8 @@ recent_responses as (
     cross join as_of
     inner join persons as p on p.node_id = 'survey:' || r.response_id
     inner join customer_persons as cp on cp.person_key = p.person_key
-    where r.nps_score is not null
+    where
+        r.nps_score is not null
         and r.response_date between as_of.window_start_date and as_of.as_of_date
     group by cp.customer_id
 ),
@@ -143,12 +144,12 @@ final as (
         c.first_order_date,
         c.last_order_date,
         c.days_since_last_order,
-        g.usual_gap_days::numeric(10,2) as usual_gap_days,
-        pg.population_gap_days::numeric(10,2) as population_gap_days,
+        g.usual_gap_days::numeric(10, 2) as usual_gap_days,
+        pg.population_gap_days::numeric(10, 2) as population_gap_days,
         h.recent_orders::integer as recent_orders,
         h.earlier_orders::integer as earlier_orders,
-        h.recent_spend::numeric(14,2) as recent_spend,
-        h.earlier_spend::numeric(14,2) as earlier_spend,
+        h.recent_spend::numeric(14, 2) as recent_spend,
+        h.earlier_spend::numeric(14, 2) as earlier_spend,
         least(c.first_order_date, greatest(c.signup_date, oh.order_history_start_date)) as history_start_date,
         greatest(
             as_of.window_start_date - least(c.first_order_date, greatest(c.signup_date, oh.order_history_start_date)), 0

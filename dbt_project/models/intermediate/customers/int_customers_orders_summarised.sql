@@ -8,11 +8,11 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_lines_summed') }}
 ),
 
 order_lines as (
-    select * from {{ ref('fct_order_lines') }}
+    select * from {{ ref('int_order_lines_joined') }}
 ),
 
 as_of as (
@@ -135,12 +135,12 @@ final as (
         last_order_date,
         first_order_channel,
         paid_order_count::integer as paid_order_count,
-        total_spend::numeric(14,2) as total_spend,
-        round(total_spend / nullif(paid_order_count, 0), 2)::numeric(14,2) as avg_order_value,
-        spend_12m::numeric(14,2) as spend_12m,
+        total_spend::numeric(14, 2) as total_spend,
+        round(total_spend / nullif(paid_order_count, 0), 2)::numeric(14, 2) as avg_order_value,
+        spend_12m::numeric(14, 2) as spend_12m,
         orders_12m::integer as orders_12m,
-        total_discount::numeric(14,2) as total_discount,
-        round(total_discount / nullif(total_gross, 0), 4)::numeric(6,4) as discount_share,
+        total_discount::numeric(14, 2) as total_discount,
+        round(total_discount / nullif(total_gross, 0), 4)::numeric(6, 4) as discount_share,
         favourite_channel,
         favourite_category,
         days_since_last_order::integer as days_since_last_order,

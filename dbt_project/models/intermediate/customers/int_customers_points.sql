@@ -5,7 +5,7 @@
 with
 
 ledger as (
-    select * from {{ ref('fct_points_ledger') }}
+    select * from {{ ref('int_points_ledger_entries_classified') }}
 ),
 
 as_of as (

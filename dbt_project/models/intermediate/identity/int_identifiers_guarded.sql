@@ -27,7 +27,9 @@ final as (
         c.node_count,
         case
             when lower(i.identifier_value) in (
-                {%- for v in blocked_values %}'{{ v | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+                {%- for v in blocked_values %}
+                '{{ v | replace("'", "''") }}'{{ "," if not loop.last }}
+                {%- endfor %}
             ) then 'blocked value'
             {%- for p in email_patterns %}
             when i.identifier_type = 'email' and i.identifier_value ~ '{{ p | replace("'", "''") }}' then 'blocked e-mail pattern'

@@ -17,7 +17,8 @@ edges as (
 
 -- every node reached from each node (union, not union all: it stops when nothing is new)
 reach (node_id, reached_node_id) as (
-    select node_id, node_id from nodes
+    -- the CTE's column list names the two columns
+    select node_id, node_id from nodes  -- noqa: AL08
     union
     select r.node_id, e.to_node
     from reach as r

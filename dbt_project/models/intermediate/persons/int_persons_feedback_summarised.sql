@@ -8,11 +8,11 @@ persons as (
 ),
 
 responses as (
-    select * from {{ ref('fct_survey_responses') }}
+    select * from {{ ref('int_survey_responses_scored') }}
 ),
 
 mentions as (
-    select * from {{ ref('fct_social_mentions') }}
+    select * from {{ ref('int_social_mentions_scored') }}
 ),
 
 person_responses as (

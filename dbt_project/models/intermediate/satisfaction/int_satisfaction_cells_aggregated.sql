@@ -24,12 +24,12 @@ dimensioned as (
     from periods as p
     cross join lateral (
         values
-            ('overall', 'all'),
-            ('channel', p.channel),
-            ('touchpoint', p.touchpoint),
-            ('journey_stage', p.journey_stage),
-            ('region', p.region),
-            ('customer_segment', p.customer_segment)
+        ('overall', 'all'),
+        ('channel', p.channel),
+        ('touchpoint', p.touchpoint),
+        ('journey_stage', p.journey_stage),
+        ('region', p.region),
+        ('customer_segment', p.customer_segment)
     ) as d (dimension, dimension_value)
 ),
 

@@ -6,7 +6,7 @@
 with
 
 responses as (
-    select * from {{ ref('fct_survey_responses') }}
+    select * from {{ ref('int_survey_responses_scored') }}
 ),
 
 persons as (

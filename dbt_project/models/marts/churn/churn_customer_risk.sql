@@ -15,11 +15,11 @@ signals_raw as (
 ),
 
 customers as (
-    select * from {{ ref('int_customers_orders_summarised') }}
+    select * from {{ ref('dim_customers') }}
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 scaled as (
@@ -54,14 +54,15 @@ top_reasons as (
         c.signal_name as top_reason,
         c.contribution as top_reason_contribution
     from scored as s
-    cross join lateral (
-        values
-        {%- for name in signals %}
+    cross join
+        lateral (
+            values
+            {%- for name in signals %}
             ('{{ name }}', {{ loop.index }}, {{ weights[name] }} * s.{{ name }}){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as c (signal_name, signal_order, contribution)
+            {%- endfor %}
+        ) as c (signal_name, signal_order, contribution)
     where round(c.contribution::numeric, 4) > 0
-    order by s.customer_id, c.contribution desc, c.signal_order
+    order by s.customer_id asc, c.contribution desc, c.signal_order asc
 ),
 
 final as (
@@ -74,7 +75,7 @@ final as (
         v.p_alive::double precision as p_alive,
         s.usual_gap_days,
         s.population_gap_days,
-        round(s.inactivity_ratio, 4)::numeric(12,4) as inactivity_ratio,
+        round(s.inactivity_ratio, 4)::numeric(12, 4) as inactivity_ratio,
         s.recent_orders,
         s.earlier_orders,
         s.recent_spend,
@@ -88,12 +89,12 @@ final as (
         s.recent_breached_tickets,
         s.recent_negative_posts,
         {%- for name in signals %}
-        round({{ name }}, 4)::numeric(6,4) as {{ name }}_signal,
+        round({{ name }}, 4)::numeric(6, 4) as {{ name }}_signal,
         {%- endfor %}
-        round(s.risk_score_raw, 4)::numeric(6,4) as risk_score,
+        round(s.risk_score_raw, 4)::numeric(6, 4) as risk_score,
         {{ churn_risk_level('s.risk_score_raw') }} as risk_level,
         t.top_reason,
-        round(t.top_reason_contribution, 4)::numeric(6,4) as top_reason_contribution,
+        round(t.top_reason_contribution, 4)::numeric(6, 4) as top_reason_contribution,
         case
             when {{ churn_risk_level('s.risk_score_raw') }} = 'low' then 'none'
             else {{ churn_suggested_action('t.top_reason') }}

@@ -39,10 +39,10 @@ breakdowns as (
     from described as d
     cross join lateral (
         values
-            ('all', 'all'),
-            ('cohort', d.cohort),
-            ('rfm_segment', d.rfm_segment),
-            ('first_order_channel', d.first_order_channel)
+        ('all', 'all'),
+        ('cohort', d.cohort),
+        ('rfm_segment', d.rfm_segment),
+        ('first_order_channel', d.first_order_channel)
     ) as b (dimension, dimension_value)
 ),
 
@@ -71,8 +71,8 @@ final as (
         customers_at_start::integer as customers_at_start,
         churned_customers::integer as churned_customers,
         customers_at_end::integer as customers_at_end,
-        round(100.0 * churned_customers / nullif(customers_at_start, 0), 2)::numeric(7,2) as churn_rate_pct,
-        round(100.0 - 100.0 * churned_customers / nullif(customers_at_start, 0), 2)::numeric(7,2) as retention_rate_pct
+        round(100.0 * churned_customers / nullif(customers_at_start, 0), 2)::numeric(7, 2) as churn_rate_pct,
+        round(100.0 - 100.0 * churned_customers / nullif(customers_at_start, 0), 2)::numeric(7, 2) as retention_rate_pct
     from counted
 )
 

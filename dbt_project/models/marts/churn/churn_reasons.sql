@@ -12,11 +12,12 @@ risk as (
 populations as (
     select r.*, p.population
     from risk as r
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             (case when r.is_churned then 'churned' else r.risk_level || '_risk' end),
             ('at_risk_or_churned')
-    ) as p (population)
+        ) as p (population)
     where r.is_churned or r.risk_level in ('high', 'medium')
 ),
 
@@ -33,7 +34,7 @@ signal_values as (
     cross join lateral (
         values
         {%- for name in churn_signal_names() %}
-            ('{{ name }}', {{ loop.index }}, p.{{ name }}_signal, {{ weights[name] }}){{ ',' if not loop.last }}
+        ('{{ name }}', {{ loop.index }}, p.{{ name }}_signal, {{ weights[name] }}){{ ',' if not loop.last }}
         {%- endfor %}
     ) as s (reason, signal_order, signal_value, weight)
 ),
@@ -58,13 +59,13 @@ final as (
         population,
         reason,
         signal_order::integer as signal_order,
-        weight::numeric(6,4) as weight,
+        weight::numeric(6, 4) as weight,
         population_customers::integer as population_customers,
         top_reason_customers::integer as top_reason_customers,
-        round(100.0 * top_reason_customers / population_customers, 2)::numeric(7,2) as top_reason_share_pct,
+        round(100.0 * top_reason_customers / population_customers, 2)::numeric(7, 2) as top_reason_share_pct,
         customers_with_signal::integer as customers_with_signal,
-        round(100.0 * customers_with_signal / population_customers, 2)::numeric(7,2) as signal_prevalence_pct,
-        round(avg_contribution, 4)::numeric(6,4) as avg_contribution
+        round(100.0 * customers_with_signal / population_customers, 2)::numeric(7, 2) as signal_prevalence_pct,
+        round(avg_contribution, 4)::numeric(6, 4) as avg_contribution
     from counted
 )
 

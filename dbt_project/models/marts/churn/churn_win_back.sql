@@ -47,7 +47,8 @@ win_back_contacts as (
         date_trunc('month', {{ business_date('c.contacted_at') }})::date as contact_month
     from contacts as c
     cross join as_of
-    where c.campaign_type in ('win_back_coupon', 'care_call')
+    where
+        c.campaign_type in ('win_back_coupon', 'care_call')
         and c.contacted_at < as_of.as_of_end_at
 ),
 
@@ -84,9 +85,10 @@ comparison as (
     from months as m
     inner join customer_first_orders as f on f.first_ordered_at < m.reference_at
     left join win_back_contacts as w
-        on w.customer_id = f.customer_id
-        and w.contacted_at > m.reference_at - interval '{{ return_days }} days'
-        and w.contacted_at <= m.reference_at + interval '{{ return_days }} days'
+        on
+            w.customer_id = f.customer_id
+            and w.contacted_at > m.reference_at - interval '{{ return_days }} days'
+            and w.contacted_at <= m.reference_at + interval '{{ return_days }} days'
     where w.customer_id is null
 ),
 
@@ -100,8 +102,9 @@ outcomes as (
     from contacted as c
     union all
     select
-        'comparison',
-        null,
+        -- the union's first branch names the columns
+        'comparison',  -- noqa: AL03
+        null,  -- noqa: AL03
         month_start,
         customer_id,
         reference_at
@@ -117,7 +120,9 @@ assessed as (
         o.customer_id,
         o.reference_at,
         least(
-            floor(({{ business_date('o.reference_at') }} - max(p.order_date) filter (where p.ordered_at < o.reference_at)) / 30.0),
+            floor(
+                ({{ business_date('o.reference_at') }} - max(p.order_date) filter (where p.ordered_at < o.reference_at)) / 30.0
+            ),
             12
         )::integer as recency_band,
         coalesce(bool_or(
@@ -182,16 +187,16 @@ final as (
         {{ month_end_of('s.contact_month') }} + {{ return_days }} <= as_of.as_of_date as is_window_complete,
         s.contacted_customers::integer as contacted_customers,
         s.returned_customers::integer as returned_customers,
-        round(100.0 * s.returned_customers / s.contacted_customers, 2)::numeric(7,2) as return_rate_pct,
+        round(100.0 * s.returned_customers / s.contacted_customers, 2)::numeric(7, 2) as return_rate_pct,
         s.matched_customers::integer as matched_customers,
         s.matched_returned_customers::integer as matched_returned_customers,
-        round(100.0 * s.matched_returned_customers / nullif(s.matched_customers, 0), 2)::numeric(7,2)
+        round(100.0 * s.matched_returned_customers / nullif(s.matched_customers, 0), 2)::numeric(7, 2)
             as matched_return_rate_pct,
         coalesce(s.comparison_customers, 0)::integer as comparison_customers,
-        round(100.0 * s.comparison_return_rate, 2)::numeric(7,2) as comparison_return_rate_pct,
+        round(100.0 * s.comparison_return_rate, 2)::numeric(7, 2) as comparison_return_rate_pct,
         round(
             100.0 * s.matched_returned_customers / nullif(s.matched_customers, 0) - 100.0 * s.comparison_return_rate, 2
-        )::numeric(7,2) as uplift_pct_points
+        )::numeric(7, 2) as uplift_pct_points
     from summarised as s
     cross join as_of
 )

@@ -1,36 +1,32 @@
 {{ config(materialized='incremental', unique_key='order_line_id', incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
--- One row per order line, with its order's customer, day and channel.
+-- One row per order line, with its order's customer, day and channel (int_order_lines_joined).
+-- Incremental: a line is re-read when it or its order was loaded within the look-back window.
 with
 
 order_lines as (
-    select * from {{ ref('stg_crm__order_lines') }}
-),
-
-orders as (
-    select * from {{ ref('stg_crm__orders') }}
+    select * from {{ ref('int_order_lines_joined') }}
+    where {{ loaded_since_last_run() }}
 ),
 
 final as (
     select
-        l.order_line_id,
-        l.order_id,
-        l.line_number,
-        o.customer_id,
-        o.order_date,
-        o.channel,
-        o.is_paid,
-        l.product_id,
-        l.product_name,
-        l.category,
-        l.quantity,
-        l.unit_price,
-        l.discount_amount,
-        l.line_amount,
-        greatest(l._loaded_at, o._loaded_at) as _loaded_at
-    from order_lines as l
-    inner join orders as o on o.order_id = l.order_id
-    where {{ loaded_since_last_run('l._loaded_at') }} or {{ loaded_since_last_run('o._loaded_at') }}
+        order_line_id,
+        order_id,
+        line_number,
+        customer_id,
+        order_date,
+        channel,
+        is_paid,
+        product_id,
+        product_name,
+        category,
+        quantity,
+        unit_price,
+        discount_amount,
+        line_amount,
+        _loaded_at
+    from order_lines
 )
 
 select * from final

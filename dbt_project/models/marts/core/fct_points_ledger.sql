@@ -1,10 +1,11 @@
 {{ config(materialized='incremental', unique_key='entry_id', incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
--- One row per points movement (earn > 0; redeem and expire < 0, so a sum is a balance).
+-- One row per points movement (earn > 0; redeem and expire < 0, so a sum is a balance), from
+-- int_points_ledger_entries_classified.
 with
 
 entries as (
-    select * from {{ ref('stg_crm__points_ledger_entries') }}
+    select * from {{ ref('int_points_ledger_entries_classified') }}
     where {{ loaded_since_last_run() }}
 ),
 
@@ -15,12 +16,12 @@ final as (
         entry_type,
         reason,
         points,
-        greatest(points, 0) as points_earned,
-        case when entry_type = 'redeem' then -points else 0 end as points_redeemed,
-        case when entry_type = 'expire' then -points else 0 end as points_expired,
+        points_earned,
+        points_redeemed,
+        points_expired,
         order_id,
         created_at,
-        {{ business_date('created_at') }} as created_date,
+        created_date,
         expires_at,
         _loaded_at
     from entries

@@ -1,12 +1,12 @@
 {{ config(materialized='incremental', unique_key='response_id', incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
--- One row per survey response with its scores, NPS category and SERVQUAL gaps. Person
--- keys are not stored here (a later identifier can merge two people): marts join
--- int_persons_resolved when they aggregate.
+-- One row per survey response with its scores, NPS category and SERVQUAL gaps
+-- (int_survey_responses_scored). Person keys are not stored here (a later identifier can
+-- merge two people): marts join int_persons_resolved when they aggregate.
 with
 
 responses as (
-    select * from {{ ref('stg_survey__responses') }}
+    select * from {{ ref('int_survey_responses_scored') }}
     where {{ loaded_since_last_run() }}
 ),
 
@@ -16,22 +16,22 @@ final as (
         survey_id,
         submitted_at,
         response_date,
-        date_trunc('week', response_date)::date as response_week,
-        date_trunc('month', response_date)::date as response_month,
+        response_week,
+        response_month,
         respondent_customer_id,
-        coalesce(channel, 'unknown') as channel,
-        coalesce(touchpoint, 'unknown') as touchpoint,
-        coalesce(journey_stage, 'unknown') as journey_stage,
+        channel,
+        touchpoint,
+        journey_stage,
         language,
         nps_score,
-        {{ nps_category('nps_score') }} as nps_category,
+        nps_category,
         csat_score,
-        csat_score >= 4 as is_csat_satisfied,
+        is_csat_satisfied,
         ces_score,
         {%- for dim in ['tangibles', 'reliability', 'responsiveness', 'assurance', 'empathy'] %}
         servqual_{{ dim }}_expectation,
         servqual_{{ dim }}_perception,
-        servqual_{{ dim }}_perception - servqual_{{ dim }}_expectation as servqual_{{ dim }}_gap,
+        servqual_{{ dim }}_gap,
         {%- endfor %}
         value_functional,
         value_emotional,

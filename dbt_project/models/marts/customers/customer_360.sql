@@ -14,7 +14,12 @@ as_of as (
 ),
 
 customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('dim_customers') }}
+),
+
+-- contact data is not in dim_customers (BI reads it); customer_360 alone carries it
+contacts as (
+    select customer_id, email, phone, social_handle from {{ ref('stg_crm__customers') }}
 ),
 
 orders_summary as (
@@ -81,18 +86,17 @@ joined as (
         n.linked_social_handles,
         c.first_name,
         c.last_name,
-        c.email,
-        c.phone,
+        ct.email,
+        ct.phone,
         c.gender,
-        case when c.birth_date is not null
-            then extract(year from age(a.as_of_date, c.birth_date))::integer end as age,
+        c.age,
         c.city,
         c.region,
         c.signup_date,
         c.signup_channel,
         coalesce(c.is_marketing_opt_in, false) as is_marketing_opt_in,
-        c.social_handle,
-        o.lifecycle_stage,
+        ct.social_handle,
+        c.lifecycle_stage,
         o.first_order_date,
         o.last_order_date,
         coalesce(o.paid_order_count, 0)::integer as paid_order_count,
@@ -107,9 +111,9 @@ joined as (
         r.f_score,
         r.m_score,
         r.rfm_cell,
-        r.rfm_segment,
-        t.member_number,
-        t.recorded_tier as membership_tier,
+        c.rfm_segment,
+        c.member_number,
+        c.membership_tier,
         t.rule_tier as membership_rule_tier,
         t.unexpired_points as points_balance,
         coalesce(f.survey_responses, 0)::integer as survey_responses,
@@ -137,12 +141,15 @@ joined as (
         v.p_alive,
         v.expected_purchases,
         v.predicted_clv,
-        case when o.paid_order_count > 0
-            then percent_rank() over (partition by o.paid_order_count > 0 order by o.spend_12m) end
+        case
+            when o.paid_order_count > 0
+                then percent_rank() over (partition by o.paid_order_count > 0 order by o.spend_12m)
+        end
             as spend_12m_percentile
     from person_nodes as n
-    cross join as_of as a
+    cross join as_of
     left join customers as c on c.customer_id = n.customer_id
+    left join contacts as ct on ct.customer_id = n.customer_id
     left join orders_summary as o on o.customer_id = n.customer_id
     left join rfm as r on r.customer_id = n.customer_id
     left join tiers as t on t.customer_id = n.customer_id

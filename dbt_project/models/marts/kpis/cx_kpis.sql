@@ -202,18 +202,19 @@ final as (
         cur.customers_at_start,
         cur.buyers,
         cur.scored_mentions,
-        {%- for kpi, n in tested_kpis %}
-        cur.{{ kpi }}_standard_error::numeric(14, 4) as {{ kpi }}_standard_error,
+    {%- for kpi, n in tested_kpis %}
+    cur.{{ kpi }}_standard_error::numeric(14, 4) as {{ kpi }}_standard_error,
         {{ is_change_significant(
             'cur.' ~ kpi, 'prev.' ~ kpi,
             'cur.' ~ kpi ~ '_standard_error', 'prev.' ~ kpi ~ '_standard_error',
             'cur.' ~ n, 'prev.' ~ n) }} as is_{{ kpi }}_change_significant{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from current_values as cur
     cross join as_of as a
     left join current_values as prev
-        on prev.period_grain = cur.period_grain
-        and prev.period_start = {{ previous_period_start('cur.period_grain', 'cur.period_start') }}
+        on
+            prev.period_grain = cur.period_grain
+            and prev.period_start = {{ previous_period_start('cur.period_grain', 'cur.period_start') }}
 )
 
 select * from final

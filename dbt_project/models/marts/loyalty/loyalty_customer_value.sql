@@ -10,12 +10,12 @@ customers as (
     where paid_order_count > 0
 ),
 
-rfm as (
-    select * from {{ ref('int_customers_rfm_scored') }}
+dim as (
+    select * from {{ ref('dim_customers') }}
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 joined as (
@@ -27,14 +27,14 @@ joined as (
         c.total_spend as historical_value,
         c.spend_12m,
         c.avg_order_value,
-        c.lifecycle_stage,
-        r.rfm_segment,
+        d.lifecycle_stage,
+        d.rfm_segment,
         v.p_alive,
         v.expected_purchases,
         v.expected_order_value,
         v.predicted_clv
     from customers as c
-    inner join rfm as r on r.customer_id = c.customer_id
+    inner join dim as d on d.customer_id = c.customer_id
     left join clv as v on v.customer_id = c.customer_id
 ),
 
@@ -44,18 +44,19 @@ final as (
         first_order_date,
         last_order_date,
         paid_order_count,
-        historical_value::numeric(14,2) as historical_value,
-        spend_12m::numeric(14,2) as spend_12m,
-        avg_order_value::numeric(14,2) as avg_order_value,
+        historical_value::numeric(14, 2) as historical_value,
+        spend_12m::numeric(14, 2) as spend_12m,
+        avg_order_value::numeric(14, 2) as avg_order_value,
         lifecycle_stage,
         rfm_segment,
         p_alive::double precision as p_alive,
         expected_purchases::double precision as expected_purchases,
-        expected_order_value::numeric(14,2) as expected_order_value,
-        predicted_clv::numeric(14,2) as predicted_clv,
-        (historical_value + predicted_clv)::numeric(14,2) as lifetime_value,
-        case when predicted_clv is not null
-            then ntile(10) over (partition by predicted_clv is null order by predicted_clv desc, customer_id)
+        expected_order_value::numeric(14, 2) as expected_order_value,
+        predicted_clv::numeric(14, 2) as predicted_clv,
+        (historical_value + predicted_clv)::numeric(14, 2) as lifetime_value,
+        case
+            when predicted_clv is not null
+                then ntile(10) over (partition by predicted_clv is null order by predicted_clv desc, customer_id asc)
         end::integer as predicted_clv_decile
     from joined
 )

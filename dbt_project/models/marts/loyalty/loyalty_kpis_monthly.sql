@@ -39,13 +39,13 @@ final as (
         buyers::integer as buyers,
         new_buyers::integer as new_buyers,
         returning_buyers::integer as returning_buyers,
-        round(100.0 * returning_buyers / nullif(buyers, 0), 2)::numeric(7,2) as repeat_purchase_rate_pct,
+        round(100.0 * returning_buyers / nullif(buyers, 0), 2)::numeric(7, 2) as repeat_purchase_rate_pct,
         paid_orders::integer as paid_orders,
-        round(paid_orders::numeric / nullif(buyers, 0), 4)::numeric(10,4) as purchase_frequency,
-        revenue::numeric(14,2) as revenue,
-        round(revenue / nullif(paid_orders, 0), 2)::numeric(14,2) as avg_order_value,
+        round(paid_orders::numeric / nullif(buyers, 0), 4)::numeric(10, 4) as purchase_frequency,
+        revenue::numeric(14, 2) as revenue,
+        round(revenue / nullif(paid_orders, 0), 2)::numeric(14, 2) as avg_order_value,
         active_customers::integer as active_customers,
-        round(avg_buyer_tenure_days, 1)::numeric(10,1) as avg_buyer_tenure_days
+        round(avg_buyer_tenure_days, 1)::numeric(10, 1) as avg_buyer_tenure_days
     from monthly
 )
 

@@ -70,7 +70,7 @@ final as (
         c.joined_at,
         c.recorded_tier,
         c.tier_since,
-        c.spend_12m::numeric(14,2) as spend_12m,
+        c.spend_12m::numeric(14, 2) as spend_12m,
         c.orders_12m::integer as orders_12m,
         c.rule_tier,
         c.rule_tier_rank,
@@ -86,10 +86,15 @@ final as (
         {{ loyalty_next_tier('c.rule_tier') }} as next_tier,
         -- what is still missing on each threshold; 0 on one that is already reached (the other
         -- holds the member back), null at the top (greatest() alone would turn null into 0)
-        case when c.next_tier_min_spend is not null
-            then greatest(0, c.next_tier_min_spend - c.spend_12m) end::numeric(14,2) as spend_to_next_tier,
-        case when c.next_tier_min_orders is not null
-            then greatest(0, c.next_tier_min_orders - c.orders_12m) end::integer as orders_to_next_tier,
+        case
+            when c.next_tier_min_spend is not null
+                then greatest(0, c.next_tier_min_spend - c.spend_12m)
+        end::numeric(14, 2
+        ) as spend_to_next_tier,
+        case
+            when c.next_tier_min_orders is not null
+                then greatest(0, c.next_tier_min_orders - c.orders_12m)
+        end::integer as orders_to_next_tier,
         coalesce(p.points_earned, 0) as points_earned,
         coalesce(p.points_redeemed, 0) as points_redeemed,
         coalesce(p.points_expired, 0) as points_expired,

@@ -38,8 +38,8 @@ final as (
         a.is_complete_month,
         s.cohort_size::integer as cohort_size,
         a.active_customers::integer as active_customers,
-        round(100.0 * a.active_customers / s.cohort_size, 2)::numeric(7,2) as retention_pct,
-        a.revenue::numeric(14,2) as revenue
+        round(100.0 * a.active_customers / s.cohort_size, 2)::numeric(7, 2) as retention_pct,
+        a.revenue::numeric(14, 2) as revenue
     from activity as a
     inner join cohort_sizes as s on s.cohort_month = a.cohort_month
 )

@@ -8,7 +8,7 @@ rfm as (
 ),
 
 clv as (
-    select * from {{ source('analytics', 'customer_clv') }}
+    select * from {{ ref('stg_analytics__customer_clvs') }}
 ),
 
 segment_map as (
@@ -44,14 +44,14 @@ final as (
         m.segment_rule,
         m.segment_meaning,
         coalesce(t.customers, 0)::integer as customers,
-        coalesce(round(100.0 * t.customers / nullif(sum(t.customers) over (), 0), 2), 0)::numeric(7,2) as customer_share_pct,
-        round(t.avg_recency_days, 1)::numeric(10,1) as avg_recency_days,
-        round(t.avg_frequency, 2)::numeric(10,2) as avg_frequency,
-        round(t.avg_monetary, 2)::numeric(14,2) as avg_monetary,
-        coalesce(t.monetary, 0)::numeric(14,2) as monetary,
-        coalesce(round(100.0 * t.monetary / nullif(sum(t.monetary) over (), 0), 2), 0)::numeric(7,2) as monetary_share_pct,
-        round(t.avg_predicted_clv, 2)::numeric(14,2) as avg_predicted_clv,
-        round(t.avg_p_alive::numeric, 4)::numeric(6,4) as avg_p_alive
+        coalesce(round(100.0 * t.customers / nullif(sum(t.customers) over (), 0), 2), 0)::numeric(7, 2) as customer_share_pct,
+        round(t.avg_recency_days, 1)::numeric(10, 1) as avg_recency_days,
+        round(t.avg_frequency, 2)::numeric(10, 2) as avg_frequency,
+        round(t.avg_monetary, 2)::numeric(14, 2) as avg_monetary,
+        coalesce(t.monetary, 0)::numeric(14, 2) as monetary,
+        coalesce(round(100.0 * t.monetary / nullif(sum(t.monetary) over (), 0), 2), 0)::numeric(7, 2) as monetary_share_pct,
+        round(t.avg_predicted_clv, 2)::numeric(14, 2) as avg_predicted_clv,
+        round(t.avg_p_alive::numeric, 4)::numeric(6, 4) as avg_p_alive
     from segment_map as m
     left join segment_totals as t on t.rfm_segment = m.rfm_segment
 )

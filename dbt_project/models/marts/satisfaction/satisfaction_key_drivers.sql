@@ -5,7 +5,7 @@
 with
 
 key_drivers as (
-    select * from {{ source('analytics', 'key_drivers') }}
+    select * from {{ ref('stg_analytics__key_drivers') }}
 ),
 
 final as (

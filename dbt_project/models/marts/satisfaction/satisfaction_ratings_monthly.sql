@@ -25,12 +25,13 @@ unpivoted as (
         m.measure,
         m.rating
     from responses as r
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             {%- for group, measure, column in measures %}
             ('{{ group }}', '{{ measure }}', r.{{ column }}){{ ',' if not loop.last }}
             {%- endfor %}
-    ) as m (measure_group, measure, rating)
+        ) as m (measure_group, measure, rating)
     where m.rating is not null
 ),
 
@@ -52,7 +53,7 @@ final as (
         measure_group,
         measure,
         responses::integer as responses,
-        rating_mean::numeric(14,4) as rating_mean,
+        rating_mean::numeric(14, 4) as rating_mean,
         {{ is_low_sample('responses') }} as is_low_sample
     from aggregated
 )

@@ -63,25 +63,25 @@ final as (
         promoters::integer as promoters,
         passives::integer as passives,
         detractors::integer as detractors,
-        nps::numeric(14,4) as nps,
-        nps_standard_error::numeric(14,4) as nps_standard_error,
-        nps_ci_low::numeric(14,4) as nps_ci_low,
-        nps_ci_high::numeric(14,4) as nps_ci_high,
+        nps::numeric(14, 4) as nps,
+        nps_standard_error::numeric(14, 4) as nps_standard_error,
+        nps_ci_low::numeric(14, 4) as nps_ci_low,
+        nps_ci_high::numeric(14, 4) as nps_ci_high,
         is_low_sample,
         csat_responses::integer as csat_responses,
-        csat_pct::numeric(14,4) as csat_pct,
-        csat_mean::numeric(14,4) as csat_mean,
+        csat_pct::numeric(14, 4) as csat_pct,
+        csat_mean::numeric(14, 4) as csat_mean,
         is_csat_low_sample,
         ces_responses::integer as ces_responses,
-        ces_mean::numeric(14,4) as ces_mean,
+        ces_mean::numeric(14, 4) as ces_mean,
         is_ces_low_sample,
         previous_period_start,
-        previous_nps::numeric(14,4) as previous_nps,
-        nps_change::numeric(14,4) as nps_change,
-        nps_change_se::numeric(14,4) as nps_change_se,
+        previous_nps::numeric(14, 4) as previous_nps,
+        nps_change::numeric(14, 4) as nps_change,
+        nps_change_se::numeric(14, 4) as nps_change_se,
         {{ is_nps_change_significant('nps_change', 'nps_change_se', 'is_low_sample', 'is_previous_low_sample') }}
             as is_nps_change_significant,
-        ces_mean_standard_error::numeric(14,4) as ces_mean_standard_error
+        ces_mean_standard_error::numeric(14, 4) as ces_mean_standard_error
     from compared
 )
 

@@ -16,12 +16,13 @@ unpivoted as (
         s.expectation,
         s.perception
     from responses as r
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             {%- for dim in dimensions %}
             ('{{ dim }}', r.servqual_{{ dim }}_expectation, r.servqual_{{ dim }}_perception){{ ',' if not loop.last }}
             {%- endfor %}
-    ) as s (servqual_dimension, expectation, perception)
+        ) as s (servqual_dimension, expectation, perception)
     where s.expectation is not null and s.perception is not null
 ),
 
@@ -44,10 +45,10 @@ final as (
         response_month,
         servqual_dimension,
         responses::integer as responses,
-        expectation_mean::numeric(14,4) as expectation_mean,
-        perception_mean::numeric(14,4) as perception_mean,
-        gap_mean::numeric(14,4) as gap_mean,
-        gap_standard_error::numeric(14,4) as gap_standard_error,
+        expectation_mean::numeric(14, 4) as expectation_mean,
+        perception_mean::numeric(14, 4) as perception_mean,
+        gap_mean::numeric(14, 4) as gap_mean,
+        gap_standard_error::numeric(14, 4) as gap_standard_error,
         {{ is_low_sample('responses') }} as is_low_sample
     from aggregated
 )

@@ -32,13 +32,13 @@ final as (
         platform,
         mentions::integer as mentions,
         scored_mentions::integer as scored_mentions,
-        sentiment_mean::numeric(14,4) as sentiment_mean,
+        sentiment_mean::numeric(14, 4) as sentiment_mean,
         positive_mentions::integer as positive_mentions,
         negative_mentions::integer as negative_mentions,
-        {{ pct('negative_mentions', 'scored_mentions') }}::numeric(14,4) as negative_mention_pct,
+        {{ pct('negative_mentions', 'scored_mentions') }}::numeric(14, 4) as negative_mention_pct,
         engagement_total::bigint as engagement_total,
         negative_mentions_answered::integer as negative_mentions_answered,
-        {{ pct('negative_mentions_answered', 'negative_mentions') }}::numeric(14,4) as negative_answered_pct
+        {{ pct('negative_mentions_answered', 'negative_mentions') }}::numeric(14, 4) as negative_answered_pct
     from aggregated
 )
 
