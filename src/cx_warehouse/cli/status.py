@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from cx_warehouse.cli.common import say
+
+LOAD_CHECKS: list[Callable[[dict[str, Any]], bool]] = []
+"""Checks a tool installed beside the runtime adds to the load summary (the demo: its ground
+truth); each gets the summary printed and returns False when something needs attention."""
+MART_NOTES: list[Callable[[], None]] = []
+"""Lines such a tool adds after the marts summary (the demo: the churn risk's separation)."""
 
 
 def print_summary(reasons_per_entity: int | None = None) -> bool:
@@ -37,6 +44,8 @@ def print_summary(reasons_per_entity: int | None = None) -> bool:
     for f in summ["failed_files"]:
         ok = False
         say(f"\n  FAILED FILE {f['error']}")
+    for check in LOAD_CHECKS:
+        ok = check(summ) and ok
     return ok
 
 
@@ -84,6 +93,8 @@ def print_marts() -> None:
         say("  identity: " + ", ".join(f"{pop} {rate}% matched to CRM customers" for pop, rate in m["match_rates"]))
     if m["clv_fit"]:
         say("  CLV fit: " + ", ".join(f"{model}.{p}={v}" for model, p, v in m["clv_fit"]))
+    for note in MART_NOTES:
+        note()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
