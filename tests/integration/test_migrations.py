@@ -245,12 +245,13 @@ def _load_schema(url: str) -> None:
         ensure_schema(conn, [get_source("crm").entity("orders")])
 
 
-@_writer("quality.gates.ensure_quality_schema")
+@_writer("quality.gates.run_gate's schema step")
 def _quality_schema(url: str) -> None:
-    from cx_warehouse.quality.gates import ensure_quality_schema
+    from cx_warehouse.ingest.loader import ensure_schema
+    from cx_warehouse.ingest.sources import load_sources
 
-    with connect(url, autocommit=True) as conn:
-        ensure_quality_schema(conn)
+    with connect(url, autocommit=True) as conn:  # what run_gate does before it validates
+        ensure_schema(conn, [e for src in load_sources().values() for e in src.entities])
 
 
 @_writer("transform._record_step_run")

@@ -152,14 +152,6 @@ class GateReport:
             raise QualityGateFailed(self.summary())
 
 
-def ensure_quality_schema(conn: Any) -> None:
-    """Make sure the gates' audit tables exist: they are migrations' own (``0001``), so this
-    migrates the warehouse when it is behind."""
-    from cx_warehouse.warehouse.migrations import ensure_current
-
-    ensure_current(conn)
-
-
 # ---------------------------------------------------------------------------------------
 # batches
 # ---------------------------------------------------------------------------------------
@@ -325,9 +317,9 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
     target = url or warehouse_url()
 
     with connect(target, autocommit=True) as conn:
-        ensure_quality_schema(conn)
         # Suites look across sources (survey respondents -> CRM customers, freshness of every
-        # raw table): make sure every declared raw table exists, empty if not loaded yet.
+        # raw table): make sure every declared raw table exists, empty if not loaded yet. This
+        # also migrates the warehouse first, so the gates' audit tables (0001) exist.
         ensure_schema(conn, [e for src in load_sources().values() for e in src.entities])
         plans = []
         for name in gate.suites:
