@@ -32,6 +32,8 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 OWNED_SCHEMAS = ("raw", "audit", "reports", "analytics")
 
 # column name, information_schema data_type, "!" when not null
+ALL_VERSIONS = [(m.version, m.name) for m in migrations.migrations()]
+"""This release's versions: every test below expects a database to end at all of them."""
 EXPECTED_COLUMNS = {
     "audit.load_audit": (
         "load_id uuid!, source text!, entity text!, target_table text!, file_path text!, file_size bigint, "
@@ -40,7 +42,7 @@ EXPECTED_COLUMNS = {
         "extra_columns ARRAY, parse_mode text, duplicate_of text, run_id text, "
         "data_interval_start timestamp with time zone, data_interval_end timestamp with time zone, "
         "started_at timestamp with time zone!, finished_at timestamp with time zone!, duration_ms integer, "
-        "timings_ms jsonb, error text"),
+        "timings_ms jsonb, error text, delivery_kind text!, rows_removed bigint!, superseded_by uuid"),
     "audit.quarantine": (
         "quarantine_id bigint!, load_id uuid!, source text!, entity text!, file_path text!, line_number bigint, "
         "reasons ARRAY!, raw_payload text, quarantined_at timestamp with time zone!"),
@@ -67,7 +69,8 @@ EXPECTED_COLUMNS = {
 }
 EXPECTED_CONSTRAINTS = {
     ("audit.load_audit", "load_audit_pkey", "PRIMARY KEY"), ("audit.load_audit", "load_audit_status_check", "CHECK"),
-    ("audit.load_audit", "load_audit_rows_balance", "CHECK"), ("audit.quarantine", "quarantine_pkey", "PRIMARY KEY"),
+    ("audit.load_audit", "load_audit_rows_balance", "CHECK"),
+    ("audit.load_audit", "load_audit_delivery_kind", "CHECK"), ("audit.quarantine", "quarantine_pkey", "PRIMARY KEY"),
     ("audit.quality_validations", "quality_validations_pkey", "PRIMARY KEY"),
     ("audit.quality_results", "quality_results_pkey", "PRIMARY KEY"),
     ("audit.quality_results", "quality_results_severity_check", "CHECK"),
@@ -82,7 +85,7 @@ EXPECTED_CONSTRAINTS = {
     ("reports.outbox", "outbox_status_check", "CHECK"),
 }
 EXPECTED_INDEXES = {
-    "audit.load_audit": {"load_audit_pkey", "load_audit_loaded_file", "load_audit_sha"},
+    "audit.load_audit": {"load_audit_pkey", "load_audit_current_file", "load_audit_sha"},
     "audit.quarantine": {"quarantine_pkey", "quarantine_load", "quarantine_entity"},
     "audit.quality_validations": {"quality_validations_pkey", "quality_validations_suite"},
     "audit.quality_results": {"quality_results_pkey", "quality_results_failed"},
@@ -185,11 +188,29 @@ def schema_snapshot(url: str) -> dict[str, Any]:
     }
 
 
-def every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Each table of the owned schemas, its rows as text, sorted (so order never matters)."""
+def every_row(url: str, like: dict[str, list[str]] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table of the owned schemas, its rows as text, sorted (so order never matters).
+
+    With ``like`` (table -> columns), a table's rows are read as those columns only: the rows of an
+    older schema, compared after later versions added columns.
+    """
     tables = [r[0] for r in fetch(url, "select schemaname || '.' || tablename from pg_tables "
                                        "where schemaname = any(%s) order by 1", (list(OWNED_SCHEMAS),))]
-    return {t: sorted(fetch(url, f"select t::text from {t} as t")) for t in tables}
+    out = {}
+    for t in tables:
+        cols = (like or {}).get(t)
+        select = f"row({', '.join(cols)})::text" if cols else "t::text"
+        out[t] = sorted(fetch(url, f"select {select} from {t} as t"))
+    return out
+
+
+def column_names(url: str) -> dict[str, list[str]]:
+    rows = fetch(url, "select table_schema || '.' || table_name, column_name from information_schema.columns "
+                      "where table_schema = any(%s) order by ordinal_position", (list(OWNED_SCHEMAS),))
+    out: dict[str, list[str]] = {}
+    for t, c in rows:
+        out.setdefault(t, []).append(f'"{c}"')
+    return out
 
 
 def build_previous_release(url: str) -> None:
@@ -209,21 +230,21 @@ def version_rows(url: str) -> list[tuple[int, str]]:
 def test_an_empty_database_migrates_to_the_current_version(warehouse_url: str) -> None:
     applied = migrations.migrate(warehouse_url)
 
-    assert [m.file for m in applied] == ["versions/0001_operational_schemas.sql"]
+    assert [m.file for m in applied] == [m.file for m in migrations.migrations()]
     with connect(warehouse_url) as conn:
-        assert migrations.current_version(conn) == migrations.latest_version() == 1
+        assert migrations.current_version(conn) == migrations.latest_version() == len(ALL_VERSIONS)
     assert columns(warehouse_url) == EXPECTED_COLUMNS
     assert constraints(warehouse_url) == EXPECTED_CONSTRAINTS
     assert indexes(warehouse_url) == EXPECTED_INDEXES
     schemas = {r[0] for r in fetch(warehouse_url, "select nspname from pg_namespace")}
     assert set(OWNED_SCHEMAS) <= schemas
-    assert version_rows(warehouse_url) == [(1, "operational_schemas")]
+    assert version_rows(warehouse_url) == ALL_VERSIONS
 
 
 def test_a_database_never_migrated_is_at_version_0(warehouse_url: str) -> None:
     with connect(warehouse_url) as conn:
         assert migrations.current_version(conn) == 0
-        assert [m.version for m in migrations.pending(conn)] == [1]
+        assert [m.version for m in migrations.pending(conn)] == [v for v, _ in ALL_VERSIONS]
 
 
 WRITERS: dict[str, Callable[[str], None]] = {}
@@ -291,7 +312,7 @@ def _model_output(url: str) -> None:
 def test_every_writer_works_on_an_empty_database(warehouse_url: str, writer: str) -> None:
     """What used to create its table on first use now migrates first, and still just works."""
     WRITERS[writer](warehouse_url)
-    assert version_rows(warehouse_url) == [(1, "operational_schemas")]
+    assert version_rows(warehouse_url) == ALL_VERSIONS
     # raw tables are the loader's, from config/sources/*.yml
     assert {t: c for t, c in columns(warehouse_url).items() if not t.startswith("raw.")} == EXPECTED_COLUMNS
 
@@ -303,13 +324,14 @@ def test_a_previous_release_database_is_adopted_without_losing_a_row(warehouse_u
                                                                      another_database: str) -> None:
     build_previous_release(warehouse_url)
     before = every_row(warehouse_url)
+    old_columns = column_names(warehouse_url)
     assert all(before[t] for t in before), "the fixture has rows in every table"
     outputs_before = {t: sorted(fetch(warehouse_url, f"select t::text from {t} as t")) for t in MODEL_OUTPUTS}
 
     applied = migrations.migrate(warehouse_url)
 
-    assert [m.version for m in applied] == [1]
-    after = every_row(warehouse_url)
+    assert [m.version for m in applied] == [v for v, _ in ALL_VERSIONS]
+    after = every_row(warehouse_url, like=old_columns)
     assert after.pop("audit.schema_migrations") == sorted(fetch(warehouse_url, "select t::text from "
                                                                                "audit.schema_migrations t"))
     assert after == before
@@ -332,7 +354,7 @@ def test_a_second_run_applies_nothing(warehouse_url: str) -> None:
     assert migrations.migrate(warehouse_url) == []
     with connect(warehouse_url) as conn:
         assert migrations.ensure_current(conn) == []
-    assert version_rows(warehouse_url) == [(1, "operational_schemas")]
+    assert version_rows(warehouse_url) == ALL_VERSIONS
     assert schema_snapshot(warehouse_url) == snapshot
 
 
@@ -363,8 +385,8 @@ def test_two_runs_at_once_apply_each_version_once(warehouse_url: str) -> None:
             t.join(timeout=60)
 
     applied = sorted(len(r) if isinstance(r, list) else -1 for r in results.values())
-    assert applied == [0, 1], results
-    assert version_rows(warehouse_url) == [(1, "operational_schemas")]
+    assert applied == [0, len(ALL_VERSIONS)], results
+    assert version_rows(warehouse_url) == ALL_VERSIONS
 
 
 # ---------------------------------------------------------------------------------------
@@ -373,9 +395,9 @@ def test_two_runs_at_once_apply_each_version_once(warehouse_url: str) -> None:
 def test_a_changed_applied_migration_is_refused_naming_the_file(warehouse_url: str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     migrations.migrate(warehouse_url)
-    (first,) = runner.migrations()
+    first, *later = runner.migrations()
     edited = Migration(first.version, first.name, first.file, first.sql + "\ncreate table audit.sneaked_in (a int);\n")
-    monkeypatch.setattr(runner, "migrations", lambda: (edited,))
+    monkeypatch.setattr(runner, "migrations", lambda: (edited, *later))
 
     message = r"versions/0001_operational_schemas\.sql was changed after it was applied"
     with pytest.raises(MigrationError, match=message):
@@ -387,27 +409,30 @@ def test_a_changed_applied_migration_is_refused_naming_the_file(warehouse_url: s
 
 def test_a_failing_version_keeps_nothing_and_names_the_file(warehouse_url: str,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    (first,) = runner.migrations()
-    broken = Migration(2, "broken", "versions/0002_broken.sql",
+    shipped = runner.migrations()
+    nxt = migrations.latest_version() + 1
+    broken = Migration(nxt, "broken", f"versions/{nxt:04d}_broken.sql",
                        "create table audit.half_done (a int);\nselect 1 / 0;\n")
-    monkeypatch.setattr(runner, "migrations", lambda: (first, broken))
+    monkeypatch.setattr(runner, "migrations", lambda: (*shipped, broken))
 
-    with pytest.raises(MigrationError, match=r"versions/0002_broken\.sql failed.*division by zero"):
+    with pytest.raises(MigrationError, match=rf"versions/{nxt:04d}_broken\.sql failed.*division by zero"):
         migrations.migrate(warehouse_url)
-    # one run is one transaction: not even 0001 of this run was kept
+    # one run is one transaction: not even the shipped versions of this run were kept
     assert fetch(warehouse_url, "select to_regclass('audit.half_done'), to_regclass('audit.schema_migrations')") \
         == [(None, None)]
 
 
 def test_migrate_command_checks_then_applies(warehouse_url: str) -> None:
     lines: list[str] = []
+    files = [m.file for m in migrations.migrations()]
+    n = len(files)
     assert migrations.migrate_command(warehouse_url, check=True, say=lines.append) == 1
-    assert lines == ["pending: versions/0001_operational_schemas.sql",
-                     "warehouse schema at version 0, this release's is 1: 1 migration(s) pending, "
+    assert lines == [*(f"pending: {f}" for f in files),
+                     f"warehouse schema at version 0, this release's is {n}: {n} migration(s) pending, "
                      "run `cxw warehouse migrate`"]
     lines.clear()
     assert migrations.migrate_command(warehouse_url, say=lines.append) == 0
-    assert lines == ["applied: versions/0001_operational_schemas.sql", "warehouse schema at version 1"]
+    assert lines == [*(f"applied: {f}" for f in files), f"warehouse schema at version {n}"]
     lines.clear()
     assert migrations.migrate_command(warehouse_url, check=True, say=lines.append) == 0
-    assert lines == ["warehouse schema at version 1, this release's is 1: up to date"]
+    assert lines == [f"warehouse schema at version {n}, this release's is {n}: up to date"]

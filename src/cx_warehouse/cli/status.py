@@ -15,8 +15,20 @@ MART_NOTES: list[Callable[[], None]] = []
 """Lines such a tool adds after the marts summary (the demo: the churn risk's separation)."""
 
 
+IGNORED_SHOWN = 20
+"""Ignored files listed by ``cxw status``, one line each; the rest are counted."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: file names and messages come from outside, and a name holding
+    a newline, an escape sequence or undecodable bytes must not rewrite the screen."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def print_summary(reasons_per_entity: int | None = None) -> bool:
-    """Print what landed where; return False when something needs attention."""
+    """Print what landed where; return False when something needs attention (an unbalanced
+    file, a failed file still in the landing zone, a landing zone that cannot be read)."""
     from cx_warehouse.ingest.accounting import warehouse_summary
 
     summ = warehouse_summary()
@@ -41,9 +53,20 @@ def print_summary(reasons_per_entity: int | None = None) -> bool:
             elif n == reasons_per_entity + 1:
                 more = sum(1 for x in summ["quarantine_reasons"] if x["entity"] == r["entity"]) - reasons_per_entity
                 say(f"  {r['entity']:<26}{'':>6}  ... {more} more reason(s): `make status` lists all")
+    if summ.get("landing_error"):
+        ok = False
+        say(f"\n  LANDING ZONE {printable(summ['landing_error'])}")
+    ignored = summ.get("ignored_files") or []
+    if ignored:
+        # Information, not a failure: the loader skipped these on purpose and says why.
+        say(f"\n  ignored files (never loaded): {len(ignored)} in the landing zone")
+        for i in ignored[:IGNORED_SHOWN]:
+            say(f"    {printable(i['file'])}: {printable(i['reason'])}")
+        if len(ignored) > IGNORED_SHOWN:
+            say(f"    ... {len(ignored) - IGNORED_SHOWN} more ignored file(s)")
     for f in summ["failed_files"]:
         ok = False
-        say(f"\n  FAILED FILE {f['error']}")
+        say(f"\n  FAILED FILE {printable(f['error'])}")
     for check in LOAD_CHECKS:
         ok = check(summ) and ok
     return ok

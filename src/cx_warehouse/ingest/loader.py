@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import json
 import logging
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from cx_warehouse.ingest.landing import LandedFile, LandingZone
-from cx_warehouse.ingest.sources import LINEAGE_COLUMNS, Column, Entity
+from cx_warehouse.ingest.landing import LandedFile, LandingError, LandingZone
+from cx_warehouse.ingest.sources import CORRECTIONS_FOLDER, IDENTIFIER, LINEAGE_COLUMNS, Column, Entity
+from cx_warehouse.ingest.values import column_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -80,6 +81,8 @@ class FileResult:
     rows_updated: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_removed: int = 0
+    delivery_kind: str = "delivery"
     extra_columns: list[str] = field(default_factory=list)
     parse_mode: str = ""
     duplicate_of: str | None = None
@@ -162,43 +165,49 @@ def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
 # One file
 # ---------------------------------------------------------------------------------------
 def _csv_header(first: bytes, entity: Entity, path: str) -> tuple[list[str], list[str]]:
-    """Parse and check a CSV header line; return (file columns, extra columns)."""
+    """Parse and check a CSV header line; return (file columns, extra columns).
+
+    Messages name declared columns only: a file without its header row has data in its first
+    line, and that must not reach the audit table or the logs.
+    """
     if first.startswith(b"\xef\xbb\xbf"):
         first = first[3:]
     try:
         text = first.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: the header line is not UTF-8 ({exc.reason} at byte {exc.start}); "
+        raise LoadError(f"{path}: the header line is not UTF-8 (invalid byte at position {exc.start}); "
                         "the file must be exported as UTF-8 CSV") from None
     if not text.strip():
         raise LoadError(f"{path}: the file is empty or its first line is blank; expected a header row "
                         f"with {', '.join(entity.column_names)}")
     names = [n.strip().lower() for n in next(csv.reader([text]))]
     declared = list(entity.column_names)
+    if len(names) > MAX_FILE_COLUMNS:
+        raise LoadError(f"{path}: the header has {len(names):,} columns; a file may have at most "
+                        f"{MAX_FILE_COLUMNS:,} (PostgreSQL's limit for the stage table)")
     if len(names) == 1 and len(declared) > 1:
         for delim in (";", "\t", "|"):
             if delim in names[0]:
                 raise LoadError(
                     f"{path}: wrong delimiter: the header is one column that contains {delim!r}; "
                     "expected comma-separated values")
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted({n for n in names if names.count(n) > 1 and n in declared})
     if dupes:
         raise LoadError(f"{path}: the header repeats column(s) {dupes}")
     missing = [c for c in declared if c not in names]
     if missing:
+        known = sum(1 for n in names if n in declared)
+        hint = (" Is the header row missing? The first line holds none of the declared names."
+                if known == 0 else "")
         raise LoadError(
             f"{path}: the header does not match the declared columns of {entity.source}.{entity.name}: "
-            f"missing {missing}; found {names[:20]}{' ...' if len(names) > 20 else ''}")
+            f"missing {missing}; the first line has {len(names)} field(s), {known} of them declared.{hint}")
+    if len(set(names)) != len(names):
+        raise LoadError(f"{path}: the header repeats a column name")
     extra = [n for n in names if n not in declared]
-    return names, extra
-
-
-def _raw_value(entity: Entity, c: Column, file_columns: list[str] | None) -> str:
-    """SQL giving one declared column's raw text value from the stage row ``s`` (empty -> NULL)."""
-    if file_columns is not None:  # CSV: the positional stage column holding this header name
-        return f"nullif(s.c{file_columns.index(c.name) + 1}, '')"
-    path = "{" + ",".join('"' + p.replace('"', "") + '"' for p in c.path) + "}"
-    return f"nullif(s.j #>> '{path}', '')"
+    return names, [n for n in extra if IDENTIFIER.match(n)] + (
+        [f"({sum(1 for n in extra if not IDENTIFIER.match(n))} more, not valid names)"]
+        if any(not IDENTIFIER.match(n) for n in extra) else [])
 
 
 def _ident(name: str) -> str:
@@ -207,69 +216,117 @@ def _ident(name: str) -> str:
     return sql.Identifier(name).as_string(None)
 
 
+def _json_path(c: Column) -> str:
+    return "'{" + ",".join('"' + p.replace('"', "").replace("'", "") + '"' for p in c.path) + "}'"
+
+
+MAX_FILE_COLUMNS = 1590
+"""Columns a CSV file may have: its stage table holds them plus three of its own, and a
+PostgreSQL table holds at most 1,600."""
+JSON_MAX_DEPTH = 512
+"""JSON nested deeper than this is quarantined before PostgreSQL parses it (its parser recurses,
+and about 10,000 levels exhaust the server's stack: an error no soft check can catch)."""
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""A physical line (CSV) or JSON line longer than this is quarantined (jsonb's own limit is 256 MB)."""
+
+# Depth: drop strings, keep brackets, running sum. Run only on lines with many brackets.
+_DEPTH = ("(select coalesce(max(d), 0) from (select sum(case when ch in ('[', '{') then 1 else -1 end) "
+          "over (order by i) as d from unnest(string_to_array(regexp_replace(regexp_replace(line, "
+          "'\"(?:[^\"\\\\]|\\\\.)*\"', '', 'g'), '[^][{}]', '', 'g'), null)) with ordinality as u(ch, i)) z)")
+# Repeated keys: jsonb keeps the last of them, so the colons outside its text are fewer than in
+# the line (a value's colons are in both). Exact walk over the json value only where they differ.
+_COLONS = "(length({t}) - length(replace({t}, ':', '')))"
+_REPEATS = ("exists (with recursive w(v) as (select x.line::json union all select e.value from w, lateral ("
+            "select value from json_each(case when json_typeof(w.v) = 'object' then w.v end) union all "
+            "select value from json_array_elements(case when json_typeof(w.v) = 'array' then w.v end)) e) "
+            "select 1 from w where json_typeof(w.v) = 'object' and "
+            "(select count(*) - count(distinct k) from json_object_keys(w.v) k) > 0)")
+
+
 @dataclass(frozen=True)
 class _Statements:
     """The set-based statements that turn the stage into quarantine rows and raw rows.
 
-    Each value is validated once (``pg_input_is_valid``) and cast once; reasons are built
+    Each value is trimmed and checked once (:mod:`.values`) and cast once; reasons are built
     only for the few failing rows, which are all that is materialised besides the stage.
     """
 
     bad: str
     quarantine: str
+    """Insert the rows of a temp table ``{table}`` (``_rec, _line, reasons, raw_payload``) into the quarantine."""
     src: str
     insert_all: str
     materialise_src: str
-    update: str | None
+    classify: str
+    conflicts: str
+    update: str
     insert_new: str
+    retract: str
 
 
 def _statements(entity: Entity, file_columns: list[str] | None, embedded_newlines: bool) -> _Statements:
-    raw = [_raw_value(entity, c, file_columns) for c in entity.columns]
-    vcols = [f"v{i}" for i in range(len(entity.columns))]
     jsonl = file_columns is None
+    cols = entity.columns
+    vcols = [f"v{i}" for i in range(len(cols))]
+    specs = []
+    for c in cols:
+        if jsonl:
+            specs.append(column_sql(entity, c, f"s.j #>> {_json_path(c)}", node=f"x.j #> {_json_path(c)}"))
+        else:
+            specs.append(column_sql(entity, c, f"s.c{(file_columns or []).index(c.name) + 1}"))
     if jsonl:
         # Fenced (offset 0) so each line is parsed as JSON once, not once per column.
-        stage_src = ("(select _rec, _line, line, case when pg_input_is_valid(line, 'jsonb') "
-                     "then line::jsonb end as j from stage "
-                     "where line is not null and btrim(line) <> '' offset 0) s")
+        line_why = (f"case when octet_length(line) > {MAX_RECORD_BYTES} then 'record too long: more than "
+                    f"{MAX_RECORD_BYTES:,} bytes' when length(line) - length(translate(line, '[{{', '')) > "
+                    f"{JSON_MAX_DEPTH} and {_DEPTH} > {JSON_MAX_DEPTH} then 'malformed JSON: nested deeper than "
+                    f"{JSON_MAX_DEPTH} levels' when not pg_input_is_valid(line, 'jsonb') then 'malformed JSON: ' "
+                    "|| (pg_input_error_info(line, 'jsonb')).message end")
+        stage_src = ("(select p.*, case when p.line_why is null then p.line::jsonb end as j from "
+                     f"(select _rec, _line, line, {line_why} as line_why from stage "
+                     "where line is not null and btrim(line) <> '' offset 0) p offset 0) s")
     else:
         stage_src = "stage s"
+    # Two fenced levels: the trimmed text once, then the value every check and cast reads.
+    trimmed = ", ".join(f"{sp.value} as t{i}" for i, sp in enumerate(specs))
+    finished = ", ".join(f"{sp.finished(f'x0.t{i}')} as {v}" for i, (sp, v) in enumerate(zip(specs, vcols, strict=True)))
+    valued = f"(select x0.*, {finished} from (select s.*, {trimmed} from {stage_src} offset 0) x0 offset 0)"
 
-    # -- rows that fail: validity flags once per value, reasons only for failing rows ----
-    flags, conditions, reasons = [], [], []
-    for i, (v, c) in enumerate(zip(vcols, entity.columns, strict=True)):
+    # -- rows that fail: reasons once per value, only for failing rows --------------------
+    whys, conditions, reasons = [], [], []
+    for i, (v, c, sp) in enumerate(zip(vcols, cols, specs, strict=True)):
         if c.required:
-            conditions.append(f"{v} is not null")
-            reasons.append(f"case when {v} is null then 'missing required value: {c.name}' end")
-        if c.type != "text":
-            flags.append(f"pg_input_is_valid({v}, '{c.type}') as ok{i}")
-            conditions.append(f"coalesce(ok{i}, true)")
-            reasons.append(f"case when not ok{i} then 'invalid {c.type} in {c.name}: ' "
-                           f"|| quote_literal(left({v}, 40)) end")
+            conditions.append(f"y.{v} is not null")
+            reasons.append(f"case when y.{v} is null then 'missing required value: {c.name}' end")
+        why = sp.why(f"x.{v}")
+        if why is not None:
+            whys.append(f"{why} as w{i}")
+            conditions.append(f"y.w{i} is null")
+            reasons.append(f"y.w{i}")
     reason_array = "array_remove(array[" + ", ".join(reasons or ["null::text"]) + "]::text[], null)"
     ok = " and ".join(conditions) or "true"
     if jsonl:
-        not_object = ("case when y.j is null then 'malformed JSON' "
-                      "when jsonb_typeof(y.j) <> 'object' then 'JSON line is not an object' end")
-        reason_array = (f"case when y.j is null or jsonb_typeof(y.j) <> 'object' then array[{not_object}] "
-                        f"else {reason_array} end")
-        ok = f"y.j is not null and jsonb_typeof(y.j) = 'object' and {ok}"
-    values = ", ".join(f"{e} as {v}" for e, v in zip(raw, vcols, strict=True))
-    if jsonl:
+        line_problem = ("case when x.line_why is not null then x.line_why "
+                        "when jsonb_typeof(x.j) <> 'object' then 'JSON line is not an object' "
+                        f"when {_COLONS.format(t='x.line')} <> {_COLONS.format(t='x.j::text')} "
+                        "or strpos(lower(x.line), '\\u003a') > 0 then "
+                        f"case when {_REPEATS} then 'JSON object repeats a key' end end")
+        whys.append(f"{line_problem} as lp")
+        reason_array = f"case when y.lp is not null then array[y.lp] else {reason_array} end"
+        ok = f"y.lp is null and {ok}"
         payload = "y.line"
     else:
         payload = "json_object(%(header)s::text[], array[" + ", ".join(
             f"y.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"
+    key_values = ", ".join(f"y.{vcols[entity.column_names.index(k)]} as k_{k}" for k in entity.primary_key)
     bad = f"""
 create temp table bad on commit drop as
-select y._rec, y._line, {reason_array} as reasons, {payload} as raw_payload
-from (select x.*{''.join(', ' + f for f in flags)}
-      from (select s.*, {values} from {stage_src} offset 0) x
+select y._rec, y._line, {reason_array} as reasons, {payload} as raw_payload, {key_values}
+from (select x.*{''.join(', ' + w for w in whys)}
+      from {valued} x
       offset 0) y
 where not ({ok})"""
 
-    # -- quarantine: the failing rows with their file line and raw payload -----------------
+    # -- quarantine: failing rows with their file line and raw payload ---------------------
     if jsonl:
         line_expr, prefix = "coalesce(b._line, b._rec)", ""
     elif not embedded_newlines:
@@ -284,13 +341,10 @@ where not ({ok})"""
     quarantine = f"""{prefix}
 insert into audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload)
 select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, b.reasons, b.raw_payload
-from bad b"""
+from {{table}} b"""
 
     # -- one version per key: latest updated_at, then last in file ------------------------
-    casts = [
-        f"{e}::{c.type} as {_ident(c.name)}" if c.type != "text" else f"{e} as {_ident(c.name)}"
-        for e, c in zip(raw, entity.columns, strict=True)
-    ]
+    casts = [f"{sp.typed('s.' + v)} as {_ident(c.name)}" for sp, v, c in zip(specs, vcols, cols, strict=True)]
     if entity.keep_payload:
         casts.append("s.j as payload")
     # Byte order ("C") sorts far faster than the locale and de-duplicates identically.
@@ -302,31 +356,64 @@ from bad b"""
     src = f"""
 select distinct on ({", ".join(keys)}) *
 from (select s._rec, {", ".join(casts)}
-      from {stage_src}
+      from {valued} s
       where not exists (select 1 from bad b where b._rec = s._rec)) t
 order by {order}, _rec desc"""
 
-    # -- write: plain insert into an empty table; else update newer versions, insert new keys
+    # -- write ---------------------------------------------------------------------------
     table = f"raw.{_ident(entity.table)}"
     data_cols = list(entity.column_names) + (["payload"] if entity.keep_payload else [])
     target = ", ".join(_ident(n) for n in data_cols + list(LINEAGE_COLUMNS))
     selected = ", ".join(f"src.{_ident(n)}" for n in data_cols) + ", %(file_path)s, %(load_id)s, now()"
     same_key = " and ".join(f"t.{_ident(k)} = src.{_ident(k)}" for k in entity.primary_key)
-    update = None
+    first_key = _ident(entity.primary_key[0])
+    same_values = (f"({', '.join('t.' + _ident(n) for n in data_cols)}) is not distinct from "
+                   f"({', '.join('src.' + _ident(n) for n in data_cols)})")
+    version_rule = ""
     if entity.updated_at:
-        sets = ", ".join(f"{_ident(n)} = src.{_ident(n)}" for n in data_cols if n not in entity.primary_key)
-        update = (f"update {table} t set {sets}, _source_file = %(file_path)s, _load_id = %(load_id)s, "
-                  f"_loaded_at = now() from src where {same_key} "
-                  f"and t.{_ident(entity.updated_at)} < src.{_ident(entity.updated_at)}")
+        u = _ident(entity.updated_at)
+        version_rule = f"when t.{u} < src.{u} then 'update' when t.{u} > src.{u} then 'duplicate' "
+    # A row is new, the same as stored (a duplicate), a replacement (a correction file; a
+    # re-delivery of the file that wrote the stored row; a newer version), an older version
+    # (a duplicate), or a conflict: same key and version, other values, from another file.
+    classify = f"""
+create temp table cls on commit drop as
+select src._rec, case
+    when t.{first_key} is null then 'insert'
+    when {same_values} then 'duplicate'
+    when %(replace_any)s or (%(redelivery)s and t._source_file = %(file_path)s) then 'update'
+    {version_rule}else 'conflict' end as action, t._source_file as stored_file
+from src left join {table} t on {same_key}"""
+    what = "same key and updated_at" if entity.updated_at else "same key"
+    conflicts = f"""
+create temp table conflicts on commit drop as
+select s._rec, s._line, array['conflicting {"version" if entity.updated_at else "row"}: {what} as the row '
+       || 'loaded from ' || c.stored_file || ', different values; to correct it, deliver it in the day''s '
+       || '{CORRECTIONS_FOLDER}/ folder{", or with a newer updated_at" if entity.updated_at else ""}, or '
+       || 're-deliver that file'] as reasons,
+       {"s.line" if jsonl else "json_object(%(header)s::text[], array[" + ", ".join(
+           f"s.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"} as raw_payload
+from cls c join stage s using (_rec) where c.action = 'conflict'"""
+    sets = ", ".join(f"{_ident(n)} = src.{_ident(n)}" for n in data_cols if n not in entity.primary_key)
+    update = (f"update {table} t set {sets}, _source_file = %(file_path)s, _load_id = %(load_id)s, "
+              f"_loaded_at = now() from src join cls using (_rec) where cls.action = 'update' and {same_key}")
+    insert_new = (f"insert into {table} ({target}) select {selected} from src join cls using (_rec) "
+                  "where cls.action = 'insert'")
+    bad_key = " and ".join(f"t.{_ident(k)}::text = b.k_{k}" for k in entity.primary_key)
+    retract = (f"delete from {table} t where t._source_file = %(file_path)s "
+               f"and not exists (select 1 from src where {same_key}) "
+               f"and not exists (select 1 from bad b where {bad_key})")
     return _Statements(
         bad=bad,
         quarantine=quarantine,
         src=src,
         insert_all=f"insert into {table} ({target}) select {selected} from ({src}) src",
         materialise_src=f"create temp table src on commit drop as {src}",
+        classify=classify,
+        conflicts=conflicts,
         update=update,
-        insert_new=(f"insert into {table} ({target}) select {selected} from src "
-                    f"where not exists (select 1 from {table} t where {same_key})"),
+        insert_new=insert_new,
+        retract=retract,
     )
 
 
@@ -335,11 +422,12 @@ class _FastPathRejected(Exception):
 
 
 def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
-               ncols: int | None, skip_header: bool) -> tuple[int, str | None]:
+               ncols: int | None, header_bytes: int) -> tuple[int, str | None]:
     """Stream the file into the stage table with COPY (no Python per row).
 
-    Returns the number of data lines (for line numbers) and, for an uncompressed file,
-    its SHA-256, hashed on the way so the file is read once.
+    ``header_bytes`` of the start are skipped (the CSV header line as read). Returns the number
+    of data lines (for line numbers) and, for an uncompressed file, its SHA-256, hashed on the
+    way so the file is read once.
     """
     if ncols is None:
         copy = ("copy stage (line) from stdin with (format csv, delimiter E'\\x01', "
@@ -350,26 +438,34 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
     digest = None if f.compressed else hashlib.sha256()
     lines = 0
     tail = b"\n"
-    header_done = not skip_header
+    skip = header_bytes
+    first = True
     last = b""
+    since_newline = 0
     with cur.copy(copy) as cp:
         for chunk in landing.chunks(f):
             if digest is not None:
                 digest.update(chunk)
-            if not header_done:
-                nl = chunk.find(b"\n")
-                if nl < 0:
-                    raise LoadError(f"{f.path}: header line is longer than 1 MiB")
-                chunk = chunk[nl + 1 :]
-                header_done = True
+            if skip:
+                taken = min(skip, len(chunk))
+                chunk, skip = chunk[taken:], skip - taken
+            if first and chunk:
+                first = False
+                if ncols is None and chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]  # a BOM before the first JSON line
+            if not chunk:
+                continue
             # COPY treats a line holding only "\." as the end of data: never let it.
             probe = tail + chunk[:4]
             if b"\n\\.\n" in probe or b"\n\\.\r" in probe or b"\n\\.\n" in chunk or b"\n\\.\r" in chunk:
                 raise _FastPathRejected("end-of-data marker")
             tail = chunk[-3:] if len(chunk) >= 3 else tail[-(3 - len(chunk)):] + chunk
-            lines += chunk.count(b"\n")
-            if chunk:
-                last = chunk[-1:]
+            newlines = chunk.count(b"\n")
+            since_newline = len(chunk) - chunk.rfind(b"\n") - 1 if newlines else since_newline + len(chunk)
+            if since_newline > MAX_RECORD_BYTES:
+                raise _FastPathRejected("a line longer than the record limit")
+            lines += newlines
+            last = chunk[-1:]
             cp.write(chunk)
     if last and last != b"\n":
         lines += 1
@@ -380,90 +476,148 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
     return lines, digest.hexdigest() if digest is not None else None
 
 
-def _read_all(landing: LandingZone, f: LandedFile) -> bytes:
-    with landing.open(f) as fh:
-        return fh.read()
+def _physical_lines(fh: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of each physical line, streamed: memory holds one line at most.
+
+    A line longer than ``limit`` is read to its end and dropped: it is yielded as ``None``.
+    """
+    no = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        no += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            yield no, None
+            continue
+        yield no, line
+
+
+def _shown(text: str) -> str:
+    """Text with undecodable bytes (kept as surrogates) shown as ``\\xNN``, NUL as ``\\x00``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _csv_payload(header: list[str], row: list[str]) -> str:
+    """A CSV record as the JSON object the quarantine documents: header name -> value."""
+    obj = {name: _shown(v) for name, v in zip(header, row, strict=False)}
+    for i, v in enumerate(row[len(header):], start=1):
+        obj[f"_extra_{i}"] = _shown(v)
+    return json.dumps(obj, ensure_ascii=False)
 
 
 def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
-               ncols: int | None) -> tuple[list[tuple[int, str, str]], str]:
-    """Parse row by row; stage the good rows; return (line, reason, payload) for the rest
-    and the SHA-256 of the bytes as read."""
-    data = _read_all(landing, f)
-    digest = hashlib.sha256(data).hexdigest()
+               header: list[str] | None) -> list[tuple[int, str, str]]:
+    """Parse row by row, streaming; stage the good rows; return (line, reason, payload) for the rest."""
     rejects: list[tuple[int, str, str]] = []
     good = 0
     undecodable = 0
-
-    def shown(text: str) -> str:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-    if ncols is None:
-        with cur.copy("copy stage (line, _line) from stdin") as cp:
-            for no, raw in enumerate(data.split(b"\n"), start=1):
-                raw = raw.rstrip(b"\r")
-                if not raw.strip():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    undecodable += 1
-                    rejects.append((no, "invalid UTF-8 bytes", raw.decode("utf-8", "backslashreplace")))
-                    continue
-                if "\x00" in line:
-                    rejects.append((no, "NUL byte in line", line.replace("\x00", "\\x00")))
-                    continue
-                cp.write_row((line, no))
-                good += 1
-    else:
-        csv.field_size_limit(1 << 30)
-        text = data.decode("utf-8", "surrogateescape")
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            next(reader)  # header, already checked
-        except StopIteration:
-            return rejects, digest
-        cols = ", ".join(f"c{i + 1}" for i in range(ncols))
-        with cur.copy(f"copy stage ({cols}, _line) from stdin") as cp:
-            start = reader.line_num + 1
-            try:
-                for row in reader:
-                    end = reader.line_num
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        start = end + 1
+    too_long = f"record too long: more than {MAX_RECORD_BYTES:,} bytes"
+    with landing.open(f) as fh:
+        lines = _physical_lines(fh, MAX_RECORD_BYTES)
+        if header is None:
+            with cur.copy("copy stage (line, _line) from stdin") as cp:
+                for no, raw in lines:
+                    if raw is None:
+                        rejects.append((no, too_long, ""))
                         continue
-                    joined = "\x1f".join(row)
-                    payload = shown(",".join(row))
+                    if no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    raw = raw.rstrip(b"\r\n")
+                    if not raw.strip():
+                        continue
                     try:
-                        joined.encode("utf-8")
-                    except UnicodeEncodeError:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
                         undecodable += 1
-                        rejects.append((start, "invalid UTF-8 bytes", payload))
-                    else:
-                        if len(row) != ncols:
-                            rejects.append(
-                                (start, f"malformed row: expected {ncols} fields, found {len(row)}", payload))
-                        elif "\x00" in joined:
-                            rejects.append((start, "NUL byte in row", payload.replace("\x00", "\\x00")))
+                        rejects.append((no, "invalid UTF-8 bytes", raw.decode("utf-8", "backslashreplace")))
+                        continue
+                    if "\x00" in line:
+                        rejects.append((no, "NUL byte in line", _shown(line)))
+                        continue
+                    cp.write_row((line, no))
+                    good += 1
+        else:
+            ncols = len(header)
+            csv.field_size_limit(MAX_RECORD_BYTES)
+            state = {"no": 0}
+
+            def text_lines() -> Iterator[str]:
+                for no, raw in lines:
+                    state["no"] = no
+                    if no == 1:
+                        continue  # the header, already checked
+                    if raw is None:
+                        rejects.append((no, too_long, ""))
+                        continue
+                    yield raw.decode("utf-8", "surrogateescape")
+
+            reader = csv.reader(text_lines())
+            cols = ", ".join(f"c{i + 1}" for i in range(ncols))
+            with cur.copy(f"copy stage ({cols}, _line) from stdin") as cp:
+                start = 2
+                try:
+                    for row in reader:
+                        end = state["no"]
+                        if not row or (len(row) == 1 and not row[0].strip()):
+                            start = end + 1
+                            continue
+                        joined = "\x1f".join(row)
+                        try:
+                            joined.encode("utf-8")
+                        except UnicodeEncodeError:
+                            undecodable += 1
+                            rejects.append((start, "invalid UTF-8 bytes", _csv_payload(header, row)))
                         else:
-                            cp.write_row((*row, start))
-                            good += 1
-                    start = end + 1
-            except csv.Error as exc:
-                raise LoadError(f"{f.path}: not parseable as CSV near line {reader.line_num}: {exc}") from None
+                            if len(row) != ncols:
+                                rejects.append((start, f"malformed row: expected {ncols} fields, found {len(row)}",
+                                                _csv_payload(header, row)))
+                            elif "\x00" in joined:
+                                rejects.append((start, "NUL byte in row", _csv_payload(header, row)))
+                            else:
+                                cp.write_row((*row, start))
+                                good += 1
+                        start = end + 1
+                except csv.Error as exc:
+                    raise LoadError(f"{f.path}: not parseable as CSV near line {state['no']} ({exc}); "
+                                    "check the quoting of that record") from None
     total = good + len(rejects)
     if undecodable > 1 and undecodable > _UNREADABLE_SHARE * total:
         first = next(line for line, reason, _ in rejects if reason == "invalid UTF-8 bytes")
         raise LoadError(
             f"{f.path}: the file is not UTF-8 text ({undecodable} of {total} records have invalid "
             f"bytes, the first at line {first}); re-export it as UTF-8")
-    return rejects, digest
+    return rejects
 
 
 class _AlreadyLoaded(Exception):
     """Another run loaded these exact bytes while this one was reading them."""
+
+
+def _failure_message(f: LandedFile, exc: BaseException) -> str:
+    """One sentence for an operational failure: what, which file, what to do. PostgreSQL's own
+    text is left to the log: its messages and details may quote the row."""
+    import psycopg
+
+    kind = type(exc).__name__
+    if isinstance(exc, LandingError):
+        return str(exc)
+    if isinstance(exc, (OSError, EOFError, zlib.error)):
+        return (f"{f.path}: cannot read the file ({kind}); it may be truncated, still being written, "
+                "or not the format its name says; deliver it again")
+    if isinstance(exc, psycopg.OperationalError):
+        return (f"{f.path}: the warehouse connection was lost while loading it ({kind}); nothing of the "
+                "file was written; load again once the warehouse is up")
+    if isinstance(exc, psycopg.errors.ProgramLimitExceeded):
+        return (f"{f.path}: a value exceeds a PostgreSQL limit ({kind}); nothing of the file was written; "
+                "declare a smaller max_length for the column in the source's config")
+    if isinstance(exc, psycopg.Error):
+        state = getattr(exc, "sqlstate", None) or "?"
+        return (f"{f.path}: the warehouse refused the file ({kind}, SQLSTATE {state}); nothing of it "
+                "was written; the log has the details")
+    return f"{f.path}: the load failed ({kind}); nothing of the file was written; the log has the details"
 
 
 def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
@@ -476,16 +630,16 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
     timings: dict[str, int] = {}
     load_id = str(uuid.uuid4())
     result = FileResult(file_path=f.path, status="loaded", load_id=load_id)
-    # A compressed file is hashed up front; a plain one while it streams into COPY.
-    sha: str | None = landing.sha256(f) if f.compressed else None
+    sha: str | None = None
     params: dict[str, Any] = {"source": entity.source, "entity": entity.name, "file_path": f.path,
-                              "load_id": load_id}
+                              "load_id": load_id, "replace_any": f.kind == "correction", "redelivery": False}
 
     def seen_before(digest: str) -> bool:
-        """True when these bytes are already loaded from this path; notes a copy elsewhere."""
+        """True when these bytes are the current version of this path; notes a copy elsewhere."""
         rows = conn.execute(
             "select file_path from audit.load_audit where source = %s and entity = %s "
-            "and file_sha256 = %s and status = 'loaded' order by file_path <> %s, started_at",
+            "and file_sha256 = %s and status = 'loaded' and superseded_by is null "
+            "order by file_path <> %s, started_at",
             (entity.source, entity.name, digest, f.path)).fetchall()
         if rows and rows[0][0] == f.path:
             return True
@@ -493,16 +647,22 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
         return False
 
     try:
+        # A compressed file is hashed up front; a plain one while it streams into COPY.
+        sha = landing.sha256(f) if f.compressed else None
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"cx_load:{entity.table}",))
             if sha is not None and seen_before(sha):
                 raise _AlreadyLoaded
 
             file_columns: list[str] | None = None
+            header_bytes = 0
             if entity.format == "csv":
                 with landing.open(f) as fh:
                     first = fh.readline(1 << 20)
+                if len(first) >= 1 << 20 and not first.endswith(b"\n"):
+                    raise LoadError(f"{f.path}: the header line is longer than 1 MiB; is this a CSV file?")
                 file_columns, result.extra_columns = _csv_header(first, entity, f.path)
+                header_bytes = len(first)
                 params["header"] = file_columns
                 cols = ", ".join(f"c{i + 1} text" for i in range(len(file_columns)))
             else:
@@ -515,20 +675,25 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
             with conn.cursor() as cur:
                 try:
                     with conn.transaction():
-                        data_lines, streamed = _copy_fast(cur, landing, f, ncols, skip_header=ncols is not None)
+                        data_lines, streamed = _copy_fast(cur, landing, f, ncols, header_bytes)
                     result.parse_mode = "copy"
                 except (_FastPathRejected, psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
                     if isinstance(exc, psycopg.Error) and type(exc).__name__ not in _ROW_LEVEL_COPY_ERRORS:
                         raise
                     conn.execute("truncate stage")
                     conn.execute("alter table stage alter column _rec restart")
-                    rejects, read_sha = _copy_rows(cur, landing, f, ncols)
-                    streamed = None if f.compressed else read_sha
+                    rejects = _copy_rows(cur, landing, f, file_columns)
+                    streamed = None if f.compressed else landing.sha256(f)
                     result.parse_mode = "row-by-row"
             if sha is None:
                 sha = streamed
                 if sha is not None and seen_before(sha):
                     raise _AlreadyLoaded
+            params["redelivery"] = conn.execute(
+                "select exists (select 1 from audit.load_audit where source = %s and entity = %s "
+                "and file_path = %s and status = 'loaded' and superseded_by is null)",
+                (entity.source, entity.name, f.path)).fetchone()[0]  # type: ignore[index]
+            kind = "correction" if f.kind == "correction" else "redelivery" if params["redelivery"] else "delivery"
             staged = conn.execute(
                 "select count(*) from stage where line is not null and btrim(line) <> ''" if ncols is None
                 else "select count(*) from stage").fetchone()[0]  # type: ignore[index]
@@ -541,19 +706,23 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                 # Temp tables have no statistics: tell the planner how few rows failed so
                 # it hashes them instead of sorting the whole stage.
                 conn.execute("analyze bad")
-            quarantined = conn.execute(st.quarantine, params).rowcount
+            quarantined = conn.execute(st.quarantine.format(table="bad"), params).rowcount
             timings["validate"] = int((time.perf_counter() - t1) * 1000)
 
             t2 = time.perf_counter()
-            inserted = updated = 0
+            inserted = updated = removed = conflicts = 0
             empty = conn.execute(f"select not exists (select 1 from {entity.qualified_table})").fetchone()[0]  # type: ignore[index]
             if empty:
                 inserted = conn.execute(st.insert_all, params).rowcount
             else:
                 conn.execute(st.materialise_src, params)
-                if st.update is not None:
-                    updated = conn.execute(st.update, params).rowcount
+                conn.execute(st.classify, params)
+                conn.execute(st.conflicts, params)
+                conflicts = conn.execute(st.quarantine.format(table="conflicts"), params).rowcount
+                updated = conn.execute(st.update, params).rowcount
                 inserted = conn.execute(st.insert_new, params).rowcount
+                if kind == "redelivery":
+                    removed = conn.execute(st.retract, params).rowcount
             timings["merge"] = int((time.perf_counter() - t2) * 1000)
 
             if rejects:
@@ -564,26 +733,41 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                         cp.write_row((load_id, entity.source, entity.name, f.path, line, [reason],
                                       payload.replace("\x00", "\\x00")))
             result.rows_read = staged + len(rejects)
-            result.rows_quarantined = quarantined + len(rejects)
+            result.rows_quarantined = quarantined + conflicts + len(rejects)
             result.rows_inserted = inserted
             result.rows_updated = updated
             result.rows_loaded = inserted + updated
             result.rows_duplicate = result.rows_read - result.rows_loaded - result.rows_quarantined
+            result.rows_removed = removed
+            result.delivery_kind = kind
             result.duration_ms = int((time.perf_counter() - t0) * 1000)
+            if kind == "redelivery":
+                # Earlier versions of this file stop standing (before this load's audit row
+                # takes the current-version slot of the unique index).
+                conn.execute(
+                    "update audit.load_audit set superseded_by = %s where source = %s and entity = %s "
+                    "and file_path = %s and status = 'loaded' and superseded_by is null",
+                    (load_id, entity.source, entity.name, f.path))
             _write_audit(conn, entity, f, sha or "", result, run, started, timings)
+            # The commit that acknowledges a file waits for the disk, whatever the server or
+            # role default: "N loaded" must survive a crash (one fsync per file, not per row).
+            conn.execute("set local synchronous_commit = on")
     except _AlreadyLoaded:
         result.status = "skipped"
         return result
     except LoadError as exc:
         return _record_failure(conn, landing, entity, f, sha, result, run, started, str(exc))
-    except (OSError, EOFError, zlib.error) as exc:
-        return _record_failure(conn, landing, entity, f, sha, result, run, started,
-                               f"{f.path}: cannot read the file ({type(exc).__name__}: {exc}); "
-                               "it may be truncated or not the format its name says")
-    except psycopg.errors.DataError as exc:
-        return _record_failure(conn, landing, entity, f, sha, result, run, started,
-                               f"{f.path}: the database rejected the data: {str(exc).splitlines()[0]}")
+    except psycopg.OperationalError as exc:
+        log.error("loading %s failed", f.path, exc_info=True)
+        raise _ConnectionLost(_failure_message(f, exc)) from exc
+    except (LandingError, OSError, EOFError, zlib.error, psycopg.Error) as exc:
+        log.error("loading %s failed", f.path, exc_info=True)
+        return _record_failure(conn, landing, entity, f, sha, result, run, started, _failure_message(f, exc))
     return result
+
+
+class _ConnectionLost(Exception):
+    """The warehouse went away during a file: its transaction is gone; the caller reconnects."""
 
 
 def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str | None, r: FileResult,
@@ -594,14 +778,17 @@ def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: s
         """insert into audit.load_audit (load_id, source, entity, target_table, file_path, file_size,
                file_sha256, delivery_date, status, rows_read, rows_loaded, rows_inserted, rows_updated,
                rows_quarantined, rows_duplicate, extra_columns, parse_mode, duplicate_of, run_id,
-               data_interval_start, data_interval_end, started_at, finished_at, duration_ms, timings_ms, error)
+               data_interval_start, data_interval_end, started_at, finished_at, duration_ms, timings_ms, error,
+               delivery_kind, rows_removed)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   clock_timestamp(), %s, %s, %s)""",
+                   clock_timestamp(), %s, %s, %s, %s, %s)""",
         (r.load_id, entity.source, entity.name, f"raw.{entity.table}", f.path, f.size, sha, f.delivery_date,
          r.status, r.rows_read, r.rows_loaded, r.rows_inserted, r.rows_updated, r.rows_quarantined,
          r.rows_duplicate, r.extra_columns, r.parse_mode or None, r.duplicate_of, run.run_id,
          run.interval_start, run.interval_end, started, r.duration_ms,
-         Jsonb(timings) if timings is not None else None, error))
+         Jsonb(timings) if timings is not None else None, error,
+         r.delivery_kind if r.status == "loaded" else ("correction" if f.kind == "correction" else "delivery"),
+         r.rows_removed))
 
 
 def _record_failure(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
@@ -611,7 +798,7 @@ def _record_failure(conn: psycopg.Connection, landing: LandingZone, entity: Enti
     if sha is None:
         try:
             sha = landing.sha256(f)
-        except OSError:
+        except (OSError, EOFError, zlib.error, LandingError):
             sha = None
     failed = FileResult(file_path=f.path, status="failed", load_id=str(uuid.uuid4()), error=message,
                         extra_columns=r.extra_columns)
@@ -624,14 +811,57 @@ def _record_failure(conn: psycopg.Connection, landing: LandingZone, entity: Enti
 # ---------------------------------------------------------------------------------------
 # One entity
 # ---------------------------------------------------------------------------------------
+_PG_TYPES = {"timestamptz": "timestamp with time zone"}
+
+
+def schema_problem(conn: psycopg.Connection, entity: Entity) -> str | None:
+    """Why the raw table cannot take this entity as configured (a changed key or type), or None.
+
+    ``ensure_schema`` adds new columns but never rewrites a key or a type: the stored rows were
+    de-duplicated on the old key and typed by the old type, so that is a decision for a person.
+    """
+    table = entity.qualified_table
+    rows = conn.execute(
+        """select a.attname, format_type(a.atttypid, a.atttypmod),
+                  coalesce(array_position(c.conkey, a.attnum), 0)
+           from pg_attribute a left join pg_constraint c on c.conrelid = a.attrelid and c.contype = 'p'
+           where a.attrelid = to_regclass(%s) and a.attnum > 0 and not a.attisdropped""", (table,)).fetchall()
+    if not rows:
+        return None
+    where = entity_config_file(entity)
+    pk = [name for name, _, pos in sorted(rows, key=lambda r: r[2]) if pos]
+    if pk != list(entity.primary_key):
+        return (f"{table} has primary key ({', '.join(pk)}) but {where} declares ({', '.join(entity.primary_key)}): "
+                "stored rows were de-duplicated on the old key, so nothing is loaded with the new one; "
+                "docs/ingestion.md ('Changing a key or a type') says how to reload under it")
+    types = {name: typ for name, typ, _ in rows}
+    for c in entity.columns:
+        stored = types.get(c.name)
+        if stored is not None and stored != _PG_TYPES.get(c.type, c.type):
+            return (f"{table}.{c.name} is {stored} but {where} declares {c.type}: nothing is loaded until "
+                    "they agree; docs/ingestion.md ('Changing a key or a type') says how")
+    return None
+
+
+def entity_config_file(entity: Entity) -> str:
+    return f"config/sources/{entity.source}.yml"
+
+
+RECONNECT_ATTEMPTS = (1.0, 3.0, 9.0)
+"""Seconds to wait before each attempt to reach the warehouse again after it went away."""
+
+
 def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date | None = None,
                 run: RunContext | None = None,
                 progress: Callable[[FileResult], None] | None = None) -> EntityResult:
     """Load every landed file of ``entity`` delivered before ``until`` and not yet loaded.
 
-    A file already loaded with the same checksum is skipped, so re-running a data
-    interval or retrying a task changes nothing. Files that fail are recorded and the
-    remaining files still load; the caller decides whether failures fail the task.
+    A file whose current version (same path, same checksum) is loaded is skipped, so
+    re-running a data interval or retrying a task changes nothing. Files that fail are
+    recorded and the remaining files still load; the caller decides whether failures fail
+    the task. If the warehouse goes away mid-file, that file's transaction is lost whole; the
+    failure is recorded once the warehouse answers again and the entity stops there (the next
+    run resumes), raising :class:`LoadError` if it never answers.
     """
     from cx_warehouse.warehouse.connection import connect
 
@@ -641,21 +871,30 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
     with connect(url, autocommit=True) as conn:
         conn.execute("set work_mem = '256MB'")
         conn.execute("set maintenance_work_mem = '256MB'")
-        # A commit lost in a crash takes its file's audit row with it, so the next run
-        # simply loads that file again: no need to wait for each of thousands of fsyncs.
-        conn.execute("set synchronous_commit = off")
-        loaded = {
+        current = {
             (p, s) for p, s in conn.execute(
-                "select file_path, file_sha256 from audit.load_audit "
-                "where source = %s and entity = %s and status = 'loaded'",
+                "select file_path, file_sha256 from audit.load_audit where source = %s and entity = %s "
+                "and status = 'loaded' and superseded_by is null",
                 (entity.source, entity.name)).fetchall()
         }
-        loaded_paths = {p for p, _ in loaded}
+        current_paths = {p for p, _ in current}
+        problem = schema_problem(conn, entity)
         for f in files:
-            if f.path in loaded_paths and (f.path, landing.sha256(f)) in loaded:
-                out.skipped += 1
-                continue
-            r = load_file(conn, landing, entity, f, run)
+            try:
+                if f.path in current_paths and (f.path, landing.sha256(f)) in current:
+                    out.skipped += 1
+                    continue
+            except (LandingError, OSError, EOFError, zlib.error):
+                pass  # load_file records why the file cannot be read
+            if problem is not None:
+                r = _record_failure(conn, landing, entity, f, None, FileResult(f.path, "failed"), run,
+                                    datetime.now().astimezone(), f"{f.path}: not loaded: {problem}")
+            else:
+                try:
+                    r = load_file(conn, landing, entity, f, run)
+                except _ConnectionLost as lost:
+                    out.files.append(_record_after_reconnect(url, landing, entity, f, run, str(lost)))
+                    return out
             if r.status == "skipped":
                 out.skipped += 1
                 continue
@@ -663,6 +902,26 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
             if progress:
                 progress(r)
     return out
+
+
+def _record_after_reconnect(url: str, landing: LandingZone, entity: Entity, f: LandedFile, run: RunContext,
+                            message: str) -> FileResult:
+    """Record a failure caused by a lost connection, once the warehouse answers again."""
+    import psycopg
+
+    from cx_warehouse.warehouse.connection import connect
+
+    started = datetime.now().astimezone()
+    for wait in RECONNECT_ATTEMPTS:
+        time.sleep(wait)
+        try:
+            with connect(url, autocommit=True) as conn:
+                return _record_failure(conn, landing, entity, f, None, FileResult(f.path, "failed"), run,
+                                       started, message)
+        except psycopg.OperationalError:
+            continue
+    raise LoadError(f"{message}. The warehouse did not answer again, so this failure is not in "
+                    "audit.load_audit either")
 
 
 def result_dict(r: EntityResult) -> dict[str, Any]:
