@@ -95,3 +95,35 @@ def test_full_refresh_changes_nothing(incremental_db: dict[str, Any]) -> None:
     before = mart_fingerprints(incremental_db["url"])
     run_transform(incremental_db["url"], full_refresh=True)
     assert mart_fingerprints(incremental_db["url"]) == before
+
+
+def test_a_redelivery_that_removed_rows_makes_the_next_run_rebuild(warehouse_url: str) -> None:
+    """Incremental facts merge what was loaded since their last run; a raw row a re-delivery
+    removed never comes through again, so the next run of each dbt step rebuilds in full, once."""
+    from cx_warehouse.transform.steps import TRANSFORM_STEPS, rows_removed_since_last_run
+    from cx_warehouse.warehouse.migrations import migrate
+
+    migrate(warehouse_url)
+    step = next(s for s in TRANSFORM_STEPS if s.kind == "dbt")
+
+    def load(removed: int, at: str) -> None:
+        with connect(warehouse_url) as conn:
+            conn.execute(
+                """insert into audit.load_audit (load_id, source, entity, target_table, file_path, status,
+                       rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_removed, started_at, finished_at)
+                   values (gen_random_uuid(), 'survey', 'responses', 'raw.survey_responses',
+                           'survey/responses/2026-03-01/responses_' || %s || '.jsonl', 'loaded', 1, 1, 0, 0, %s,
+                           %s::timestamptz, %s::timestamptz)""", (at, removed, at, at))
+
+    def succeeded(at: str) -> None:
+        with connect(warehouse_url) as conn:
+            conn.execute("insert into audit.transform_step_runs values (%s, 'succeeded', %s::timestamptz, 1, null)",
+                         (step.task_id, at))
+
+    load(0, "2026-03-01T01:00:00Z")
+    succeeded("2026-03-01T02:00:00Z")
+    assert not rows_removed_since_last_run(warehouse_url, step)
+    load(1, "2026-03-02T01:00:00Z")  # a re-delivery dropped a key
+    assert rows_removed_since_last_run(warehouse_url, step)
+    succeeded("2026-03-02T02:00:00Z")  # that run rebuilt: the next one is incremental again
+    assert not rows_removed_since_last_run(warehouse_url, step)

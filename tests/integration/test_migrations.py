@@ -61,6 +61,7 @@ EXPECTED_COLUMNS = {
     "audit.transform_step_runs": (
         "step text!, status text!, started_at timestamp with time zone!, seconds numeric!, error text"),
     "audit.schema_migrations": "version integer!, name text!, checksum text!, applied_at timestamp with time zone!",
+    "audit.shared_keys": "source text!, entity text!, key_values ARRAY!, file_path text!, load_id uuid!",
     "reports.at_risk_lists": "list_date date!, customer_id text!, risk_score numeric!",
     "reports.outbox": (
         "report_id text!, period_key text!, kind text!, recipient text!, status text!, message_id text!, "
@@ -80,6 +81,7 @@ EXPECTED_CONSTRAINTS = {
     ("audit.transform_step_runs", "transform_step_runs_pkey", "PRIMARY KEY"),
     ("audit.transform_step_runs", "transform_step_runs_status_check", "CHECK"),
     ("audit.schema_migrations", "schema_migrations_pkey", "PRIMARY KEY"),
+    ("audit.shared_keys", "shared_keys_pkey", "PRIMARY KEY"),
     ("reports.at_risk_lists", "at_risk_lists_pkey", "PRIMARY KEY"),
     ("reports.outbox", "outbox_pkey", "PRIMARY KEY"), ("reports.outbox", "outbox_kind_check", "CHECK"),
     ("reports.outbox", "outbox_status_check", "CHECK"),
@@ -92,6 +94,7 @@ EXPECTED_INDEXES = {
     "audit.quality_covered_loads": {"quality_covered_loads_pkey"},
     "audit.transform_step_runs": {"transform_step_runs_pkey"},
     "audit.schema_migrations": {"schema_migrations_pkey"},
+    "audit.shared_keys": {"shared_keys_pkey", "shared_keys_key"},
     "reports.at_risk_lists": {"at_risk_lists_pkey"},
     "reports.outbox": {"outbox_pkey"},
 }
@@ -334,6 +337,8 @@ def test_a_previous_release_database_is_adopted_without_losing_a_row(warehouse_u
     after = every_row(warehouse_url, like=old_columns)
     assert after.pop("audit.schema_migrations") == sorted(fetch(warehouse_url, "select t::text from "
                                                                                "audit.schema_migrations t"))
+    for new_table in set(after) - set(before) - {"audit.schema_migrations"}:
+        assert after.pop(new_table) == [], f"{new_table} is new in this release: it starts empty"
     assert after == before
     assert {t: sorted(fetch(warehouse_url, f"select t::text from {t} as t")) for t in MODEL_OUTPUTS} == outputs_before
     migrations.migrate(another_database)

@@ -180,7 +180,11 @@ def _csv_header(first: bytes, entity: Entity, path: str) -> tuple[list[str], lis
     if not text.strip():
         raise LoadError(f"{path}: the file is empty or its first line is blank; expected a header row "
                         f"with {', '.join(entity.column_names)}")
-    names = [n.strip().lower() for n in next(csv.reader([text]))]
+    try:
+        names = [n.strip().lower() for n in next(csv.reader([text]))]
+    except csv.Error:
+        raise LoadError(f"{path}: the header line holds a line break inside it (a carriage return?); lines "
+                        "must end in LF or CRLF: convert a file with CR-only line endings") from None
     declared = list(entity.column_names)
     if len(names) > MAX_FILE_COLUMNS:
         raise LoadError(f"{path}: the header has {len(names):,} columns; a file may have at most "
@@ -202,8 +206,6 @@ def _csv_header(first: bytes, entity: Entity, path: str) -> tuple[list[str], lis
         raise LoadError(
             f"{path}: the header does not match the declared columns of {entity.source}.{entity.name}: "
             f"missing {missing}; the first line has {len(names)} field(s), {known} of them declared.{hint}")
-    if len(set(names)) != len(names):
-        raise LoadError(f"{path}: the header repeats a column name")
     extra = [n for n in names if n not in declared]
     return names, [n for n in extra if IDENTIFIER.match(n)] + (
         [f"({sum(1 for n in extra if not IDENTIFIER.match(n))} more, not valid names)"]
@@ -223,16 +225,16 @@ def _json_path(c: Column) -> str:
 MAX_FILE_COLUMNS = 1590
 """Columns a CSV file may have: its stage table holds them plus three of its own, and a
 PostgreSQL table holds at most 1,600."""
-JSON_MAX_DEPTH = 512
-"""JSON nested deeper than this is quarantined before PostgreSQL parses it (its parser recurses,
-and about 10,000 levels exhaust the server's stack: an error no soft check can catch)."""
+JSON_MAX_NESTING = 5000
+"""JSON lines with more arrays and objects than this (outside strings) are quarantined unparsed.
+PostgreSQL's JSON parser recurses, and some 10^4-10^5 levels exhaust the server's stack: an error no
+soft check can catch, which would fail the whole file. Their count bounds the depth from above."""
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 """A physical line (CSV) or JSON line longer than this is quarantined (jsonb's own limit is 256 MB)."""
 
-# Depth: drop strings, keep brackets, running sum. Run only on lines with many brackets.
-_DEPTH = ("(select coalesce(max(d), 0) from (select sum(case when ch in ('[', '{') then 1 else -1 end) "
-          "over (order by i) as d from unnest(string_to_array(regexp_replace(regexp_replace(line, "
-          "'\"(?:[^\"\\\\]|\\\\.)*\"', '', 'g'), '[^][{}]', '', 'g'), null)) with ordinality as u(ch, i)) z)")
+# Arrays and objects outside strings; counted only on lines with that many brackets at all.
+_NESTING = ("(select length(u) - length(translate(u, '[{', '')) from (select regexp_replace(line, "
+            "'\"(?:[^\"\\\\]|\\\\.)*\"', '', 'g') as u) z)")
 # Repeated keys: jsonb keeps the last of them, so the colons outside its text are fewer than in
 # the line (a value's colons are in both). Exact walk over the json value only where they differ.
 _COLONS = "(length({t}) - length(replace({t}, ':', '')))"
@@ -261,6 +263,8 @@ class _Statements:
     conflicts: str
     update: str
     insert_new: str
+    share: str
+    gone: str
     retract: str
 
 
@@ -278,8 +282,8 @@ def _statements(entity: Entity, file_columns: list[str] | None, embedded_newline
         # Fenced (offset 0) so each line is parsed as JSON once, not once per column.
         line_why = (f"case when octet_length(line) > {MAX_RECORD_BYTES} then 'record too long: more than "
                     f"{MAX_RECORD_BYTES:,} bytes' when length(line) - length(translate(line, '[{{', '')) > "
-                    f"{JSON_MAX_DEPTH} and {_DEPTH} > {JSON_MAX_DEPTH} then 'malformed JSON: nested deeper than "
-                    f"{JSON_MAX_DEPTH} levels' when not pg_input_is_valid(line, 'jsonb') then 'malformed JSON: ' "
+                    f"{JSON_MAX_NESTING} and {_NESTING} > {JSON_MAX_NESTING} then 'malformed JSON: more than "
+                    f"{JSON_MAX_NESTING:,} arrays and objects (nested too deep to parse)' when not pg_input_is_valid(line, 'jsonb') then 'malformed JSON: ' "
                     "|| (pg_input_error_info(line, 'jsonb')).message end")
         stage_src = ("(select p.*, case when p.line_why is null then p.line::jsonb end as j from "
                      f"(select _rec, _line, line, {line_why} as line_why from stage "
@@ -289,7 +293,8 @@ def _statements(entity: Entity, file_columns: list[str] | None, embedded_newline
     # Two fenced levels: the trimmed text once, then the value every check and cast reads.
     trimmed = ", ".join(f"{sp.value} as t{i}" for i, sp in enumerate(specs))
     finished = ", ".join(f"{sp.finished(f'x0.t{i}')} as {v}" for i, (sp, v) in enumerate(zip(specs, vcols, strict=True)))
-    valued = f"(select x0.*, {finished} from (select s.*, {trimmed} from {stage_src} offset 0) x0 offset 0)"
+    carried = "s._rec, s._line" + (", s.line, s.j, s.line_why" if jsonl else "")
+    valued = f"(select x0.*, {finished} from (select {carried}, {trimmed} from {stage_src} offset 0) x0 offset 0)"
 
     # -- rows that fail: reasons once per value, only for failing rows --------------------
     whys, conditions, reasons = [], [], []
@@ -313,35 +318,34 @@ def _statements(entity: Entity, file_columns: list[str] | None, embedded_newline
         whys.append(f"{line_problem} as lp")
         reason_array = f"case when y.lp is not null then array[y.lp] else {reason_array} end"
         ok = f"y.lp is null and {ok}"
-        payload = "y.line"
-    else:
-        payload = "json_object(%(header)s::text[], array[" + ", ".join(
-            f"y.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"
     key_values = ", ".join(f"y.{vcols[entity.column_names.index(k)]} as k_{k}" for k in entity.primary_key)
     bad = f"""
 create temp table bad on commit drop as
-select y._rec, y._line, {reason_array} as reasons, {payload} as raw_payload, {key_values}
+select y._rec, y._line, {reason_array} as reasons, {key_values}
 from (select x.*{''.join(', ' + w for w in whys)}
       from {valued} x
       offset 0) y
 where not ({ok})"""
 
     # -- quarantine: failing rows with their file line and raw payload ---------------------
+    # The raw payload comes from the stage by _rec: only these rows pay for building it.
+    payload = "s.line" if jsonl else "json_object(%(header)s::text[], array[" + ", ".join(
+        f"s.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"
     if jsonl:
         line_expr, prefix = "coalesce(b._line, b._rec)", ""
     elif not embedded_newlines:
         line_expr, prefix = "coalesce(b._line, b._rec + 1)", ""
     else:
         # A record's physical line also counts the newlines inside quoted fields before it.
-        allcols = "concat(" + ", ".join(f"s.c{i + 1}" for i in range(len(file_columns or []))) + ")"
+        allcols = "array_to_string(array[" + ", ".join(f"s.c{i + 1}" for i in range(len(file_columns or []))) + "], '')"
         prefix = (f"with nl as materialized (select _rec, length(t) - length(replace(t, E'\\n', '')) as n "
                   f"from (select s._rec, {allcols} as t from stage s) x where strpos(t, E'\\n') > 0) ")
         line_expr = ("coalesce(b._line, b._rec + 1 + "
                      "(select coalesce(sum(nl.n), 0) from nl where nl._rec < b._rec))")
     quarantine = f"""{prefix}
 insert into audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload)
-select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, b.reasons, b.raw_payload
-from {{table}} b"""
+select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, b.reasons, {payload}
+from {{table}} b join stage s using (_rec)"""
 
     # -- one version per key: latest updated_at, then last in file ------------------------
     casts = [f"{sp.typed('s.' + v)} as {_ident(c.name)}" for sp, v, c in zip(specs, vcols, cols, strict=True)]
@@ -367,8 +371,10 @@ order by {order}, _rec desc"""
     selected = ", ".join(f"src.{_ident(n)}" for n in data_cols) + ", %(file_path)s, %(load_id)s, now()"
     same_key = " and ".join(f"t.{_ident(k)} = src.{_ident(k)}" for k in entity.primary_key)
     first_key = _ident(entity.primary_key[0])
-    same_values = (f"({', '.join('t.' + _ident(n) for n in data_cols)}) is not distinct from "
-                   f"({', '.join('src.' + _ident(n) for n in data_cols)})")
+    # Declared columns only: a field the config does not declare (an export timestamp, say) is
+    # no reason to call a re-sent row a conflict.
+    same_values = (f"({', '.join('t.' + _ident(n) for n in entity.column_names)}) is not distinct from "
+                   f"({', '.join('src.' + _ident(n) for n in entity.column_names)})")
     version_rule = ""
     if entity.updated_at:
         u = _ident(entity.updated_at)
@@ -390,9 +396,7 @@ create temp table conflicts on commit drop as
 select s._rec, s._line, array['conflicting {"version" if entity.updated_at else "row"}: {what} as the row '
        || 'loaded from ' || c.stored_file || ', different values; to correct it, deliver it in the day''s '
        || '{CORRECTIONS_FOLDER}/ folder{", or with a newer updated_at" if entity.updated_at else ""}, or '
-       || 're-deliver that file'] as reasons,
-       {"s.line" if jsonl else "json_object(%(header)s::text[], array[" + ", ".join(
-           f"s.c{i + 1}" for i in range(len(file_columns or []))) + "])::text"} as raw_payload
+       || 're-deliver that file'] as reasons
 from cls c join stage s using (_rec) where c.action = 'conflict'"""
     sets = ", ".join(f"{_ident(n)} = src.{_ident(n)}" for n in data_cols if n not in entity.primary_key)
     update = (f"update {table} t set {sets}, _source_file = %(file_path)s, _load_id = %(load_id)s, "
@@ -400,9 +404,25 @@ from cls c join stage s using (_rec) where c.action = 'conflict'"""
     insert_new = (f"insert into {table} ({target}) select {selected} from src join cls using (_rec) "
                   "where cls.action = 'insert'")
     bad_key = " and ".join(f"t.{_ident(k)}::text = b.k_{k}" for k in entity.primary_key)
-    retract = (f"delete from {table} t where t._source_file = %(file_path)s "
-               f"and not exists (select 1 from src where {same_key}) "
-               f"and not exists (select 1 from bad b where {bad_key})")
+    key_text = "array[" + ", ".join(f"{{a}}.{_ident(k)}::text" for k in entity.primary_key) + "]"
+    # A key this file holds unchanged while another file's row is stored: remembered, so that
+    # a re-delivery of that other file without the key does not remove a row this one still holds.
+    share = (f"insert into audit.shared_keys (source, entity, key_values, file_path, load_id) "
+             f"select %(source)s, %(entity)s, {key_text.format(a='src')}, %(file_path)s, %(load_id)s "
+             "from src join cls using (_rec) where cls.action = 'duplicate' and cls.stored_file <> %(file_path)s")
+    # Keys the superseded version wrote and this one does not hold: removed, unless a standing
+    # file still holds them, which then becomes the row's source.
+    gone = (f"create temp table gone on commit drop as select t.ctid as row_id, held.file_path as holder "
+            f"from {table} t left join lateral (select k.file_path from audit.shared_keys k "
+            "join audit.load_audit a on a.load_id = k.load_id and a.status = 'loaded' and a.superseded_by is null "
+            f"where k.source = %(source)s and k.entity = %(entity)s and k.key_values = {key_text.format(a='t')} "
+            "and k.file_path <> %(file_path)s order by a.started_at desc limit 1) held on true "
+            "where t._source_file = %(file_path)s "
+            f"and not exists (select 1 from src where {same_key}) "
+            f"and not exists (select 1 from bad b where {bad_key})")
+    retract = (f"update {table} t set _source_file = g.holder from gone g where t.ctid = g.row_id "
+               f"and g.holder is not null; delete from {table} t using gone g where t.ctid = g.row_id "
+               "and g.holder is null")
     return _Statements(
         bad=bad,
         quarantine=quarantine,
@@ -413,6 +433,8 @@ from cls c join stage s using (_rec) where c.action = 'conflict'"""
         conflicts=conflicts,
         update=update,
         insert_new=insert_new,
+        share=share,
+        gone=gone,
         retract=retract,
     )
 
@@ -474,6 +496,10 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
         if staged != lines:
             raise _FastPathRejected(f"COPY saw {staged} lines, the file has {lines}")
     return lines, digest.hexdigest() if digest is not None else None
+
+
+_BARE_CR = "\ue000"
+"""Stands in for a CR inside a line while csv.reader parses it (a private-use character)."""
 
 
 def _physical_lines(fh: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
@@ -552,9 +578,17 @@ def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
                     if raw is None:
                         rejects.append((no, too_long, ""))
                         continue
-                    yield raw.decode("utf-8", "surrogateescape")
+                    text = raw.decode("utf-8", "surrogateescape")
+                    body, end = (text[:-2], "\r\n") if text.endswith("\r\n") else (
+                        (text[:-1], "\n") if text.endswith("\n") else (text, ""))
+                    if "\r" in body and _BARE_CR not in body:
+                        # A lone CR inside a line (unquoted in a field, as Python's own csv writer
+                        # leaves it) is data in a file whose lines end in LF; csv.reader would stop.
+                        body = body.replace("\r", _BARE_CR)
+                    yield body + end
 
-            reader = csv.reader(text_lines())
+            reader = (r if not any(_BARE_CR in v for v in r) else [v.replace(_BARE_CR, "\r") for v in r]
+                      for r in csv.reader(text_lines()))
             cols = ", ".join(f"c{i + 1}" for i in range(ncols))
             with cur.copy(f"copy stage ({cols}, _line) from stdin") as cp:
                 start = 2
@@ -607,6 +641,13 @@ def _failure_message(f: LandedFile, exc: BaseException) -> str:
     if isinstance(exc, (OSError, EOFError, zlib.error)):
         return (f"{f.path}: cannot read the file ({kind}); it may be truncated, still being written, "
                 "or not the format its name says; deliver it again")
+    if isinstance(exc, psycopg.errors.ProgramLimitExceeded):
+        return (f"{f.path}: a value exceeds a PostgreSQL limit ({kind}); nothing of the file was written; "
+                "declare a smaller max_length for the column in the source's config")
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.AdminShutdown | psycopg.errors.CrashShutdown) and getattr(exc, "sqlstate", None):
+        state = exc.sqlstate
+        return (f"{f.path}: the warehouse could not load the file ({kind}, SQLSTATE {state}): a limit or "
+                "resource of the server; nothing of it was written; the log has the details")
     if isinstance(exc, psycopg.OperationalError):
         return (f"{f.path}: the warehouse connection was lost while loading it ({kind}); nothing of the "
                 "file was written; load again once the warehouse is up")
@@ -721,8 +762,12 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                 conflicts = conn.execute(st.quarantine.format(table="conflicts"), params).rowcount
                 updated = conn.execute(st.update, params).rowcount
                 inserted = conn.execute(st.insert_new, params).rowcount
+                conn.execute(st.share, params)
                 if kind == "redelivery":
-                    removed = conn.execute(st.retract, params).rowcount
+                    conn.execute(st.gone, params)
+                    update_sql, delete_sql = st.retract.split("; ")
+                    conn.execute(update_sql, params)
+                    removed = conn.execute(delete_sql, params).rowcount
             timings["merge"] = int((time.perf_counter() - t2) * 1000)
 
             if rejects:
@@ -741,8 +786,8 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
             result.rows_removed = removed
             result.delivery_kind = kind
             result.duration_ms = int((time.perf_counter() - t0) * 1000)
-            if kind == "redelivery":
-                # Earlier versions of this file stop standing (before this load's audit row
+            if params["redelivery"]:
+                # Earlier versions of this file (a delivery or a correction) stop standing (before this load's audit row
                 # takes the current-version slot of the unique index).
                 conn.execute(
                     "update audit.load_audit set superseded_by = %s where source = %s and entity = %s "
@@ -759,7 +804,10 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
         return _record_failure(conn, landing, entity, f, sha, result, run, started, str(exc))
     except psycopg.OperationalError as exc:
         log.error("loading %s failed", f.path, exc_info=True)
-        raise _ConnectionLost(_failure_message(f, exc)) from exc
+        if conn.broken or conn.closed:
+            raise _ConnectionLost(_failure_message(f, exc)) from exc
+        # Classes 53-58 (limits, resources, operator intervention) are OperationalError too.
+        return _record_failure(conn, landing, entity, f, sha, result, run, started, _failure_message(f, exc))
     except (LandingError, OSError, EOFError, zlib.error, psycopg.Error) as exc:
         log.error("loading %s failed", f.path, exc_info=True)
         return _record_failure(conn, landing, entity, f, sha, result, run, started, _failure_message(f, exc))
@@ -871,6 +919,8 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
     with connect(url, autocommit=True) as conn:
         conn.execute("set work_mem = '256MB'")
         conn.execute("set maintenance_work_mem = '256MB'")
+        # Dates and times are checked by printing them back (values.py): in ISO, whatever the server says.
+        conn.execute("set datestyle = 'ISO, YMD'")
         current = {
             (p, s) for p, s in conn.execute(
                 "select file_path, file_sha256 from audit.load_audit where source = %s and entity = %s "

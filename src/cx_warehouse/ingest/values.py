@@ -21,15 +21,21 @@ from zoneinfo import ZoneInfo
 
 from cx_warehouse.ingest.sources import DATE_FORMATS, NUMERIC_DIGITS, Column, Entity
 
-WHITESPACE_SQL = r"E' \t\r\n\u00a0\u3000'"
+ASCII_SPACE_SQL = r"E' \t\n\r\f\v'"
+WHITESPACE_SQL = ("E'" + "".join(f"\\u{cp:04x}" for cp in (
+    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200C), 0x2028, 0x2029, 0x202F,
+    0x205F, 0x3000, 0xFEFF)) + "'")
+"""Unicode white space, zero-width space and the BOM: trimmed around every value that is not free text."""
 """Trimmed around every value that is not free text: ASCII blanks, no-break and ideographic spaces."""
-_CONTROL = r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = r"[\u0001-\u001f\u007f-\u009f]"
+"""C0 and C1 control characters (tab and line breaks included): never part of a key."""
 TS_ISO = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
           r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$")
 """ISO 8601 as the sources may spell it; the offset is optional (then local time in the source's zone)."""
-CANONICAL_TS = "array[" + ", ".join(
-    f"'____-__-__T__:__:__{frac}{off}'" for frac in ("", ".___", ".______") for off in ("Z", "+__:__", "-__:__")
-) + "]"
+CANONICAL_OFFSETS = ", ".join(
+    ["''", "'Z'"] + [f"'{sign}{h:02d}:{m:02d}'" for sign in "+-" for h in range(15) for m in (0, 15, 30, 45)
+                     if (sign == "+" and (h, m) <= (14, 0)) or (sign == "-" and (h, m) <= (12, 0))])
+"""The tails of the usual spelling: none (local time), Z, or a UTC offset the world uses (quarter hours)."""
 ISO_TS_HINT = "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or +HH:MM"
 
 
@@ -102,7 +108,9 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
     if c.free_text:
         value = f"nullif({raw}, '')"
     else:
-        value = f"nullif(btrim({raw}, {WHITESPACE_SQL}), '')"
+        # ASCII text (byte length = length) needs only the ASCII set: far cheaper for btrim.
+        value = (f"nullif(case when octet_length({raw}) = length({raw}) then btrim({raw}, {ASCII_SPACE_SQL}) "
+                 f"else btrim({raw}, {WHITESPACE_SQL}) end, '')")
         if c.type == "text":
             # ASCII is its own NFC form (and byte length = length tells ASCII cheaply).
             finish = "case when octet_length(@v@) = length(@v@) then @v@ else normalize(@v@, NFC) end"
@@ -151,8 +159,10 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
         lo, hi = entity.bounds(c)
         if fmt == "YYYY-MM-DD":
             iso_v = "@v@"
-            # '_' may hold any character, but PostgreSQL refuses a date with anything but digits there
-            shape = "@v@ not like '____-__-__'"
+            # LIKE's '_' is any character and PostgreSQL also reads 2026-03--4 or 2026-3-14 as dates:
+            # the value must be exactly how PostgreSQL prints that date back.
+            shape = ("not (@v@ like '____-__-__' and "
+                     "(case when pg_input_is_valid(@v@, 'date') then @v@::date::text = @v@ else true end))")
         else:
             regex, iso = DATE_FORMATS[fmt]
             iso_v = f"regexp_replace(@v@, {lit(regex)}, {lit(iso)})"
@@ -166,11 +176,15 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
     elif typ == "timestamptz":
         tz = entity.formats.timezone
         lo, hi = entity.bounds(c)
-        # The shape. Values in the canonical spellings (T, seconds, Z or +HH:MM, optionally 3 or 6
-        # decimals) are told by LIKE, whose '_' can hold only digits in a value PostgreSQL then
-        # accepts; any other spelling goes through the regular expression (several times the cost).
-        # %% is LIKE's % in a statement run with parameters.
-        shape = (f"(case when @v@ like any ({CANONICAL_TS}) then true else @v@ ~ {lit(TS_ISO)} end)")
+        # The shape, exactly. The usual spellings (YYYY-MM-DDTHH:MM:SS, then Z or a real UTC offset
+        # +HH:MM) are checked by printing the local part back (PostgreSQL also reads " 9:00",
+        # "10:00:0a", "2026-03--1" or second 60, which then print differently); other spellings go
+        # through the regular expression, several times the cost. %% is LIKE's % in a statement
+        # run with parameters.
+        shape = ("(case when @v@ like '____-__-__T__:__:__%%' and substr(@v@, 20) in (" + CANONICAL_OFFSETS + ") "
+                 "then (case when pg_input_is_valid(left(@v@, 19), 'timestamp') "
+                 "then replace(left(@v@, 19), 'T', ' ') = left(@v@, 19)::timestamp::text else false end) "
+                 f"else @v@ ~ {lit(TS_ISO)} end)")
         local = ("not (@v@ like '%%Z' or @v@ like '%%z' or @v@ like '%%+%%' "
                  "or @v@ like '________________%%-%%')")
         as_local = f"(@v@::timestamp at time zone {lit(tz)})" if tz else "null::timestamptz"
@@ -178,8 +192,10 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
         checks.append((f"not {shape}", f"invalid timestamptz in {name}: not ISO 8601 ({ISO_TS_HINT})"))
         if tz is None:
             checks.append((local, f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"))
-        checks.append(("not pg_input_is_valid(@v@, 'timestamptz')",
-                       f"invalid timestamptz in {name}: no such date or time"))
+        # PostgreSQL reads 24:00 as the next midnight: which business day it belongs to is a guess.
+        # PostgreSQL reads 24:00 as the next midnight and second 60 as the next minute.
+        checks.append(("not pg_input_is_valid(@v@, 'timestamptz') or @v@ like '___________24%%' "
+                       "or @v@ like '_________________6%%'", f"invalid timestamptz in {name}: no such date or time"))
         checks.append((_range(cast, "timestamptz", lo, hi, text="@v@"),
                        f"invalid timestamptz in {name}: outside {lo}..{hi}"))
         years = transition_years(tz) if tz else ()

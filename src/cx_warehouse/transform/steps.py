@@ -116,6 +116,14 @@ def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
     t0 = time.perf_counter()
     try:
         if step.kind == "dbt":
+            from cx_warehouse.logs import PROGRESS_MARK
+
+            if not full_refresh and rows_removed_since_last_run(url, step):
+                # Incremental facts merge the rows loaded since their last run: a row a
+                # re-delivery removed from raw never comes through again, so only a rebuild drops it.
+                log.info("%s %s: a re-delivery removed raw rows since the last run; rebuilding its "
+                         "incremental models in full", PROGRESS_MARK, step.task_id)
+                full_refresh = True
             result = dbt_build(step.target, url, exclude=step.exclude, full_refresh=full_refresh, dbt_vars=dbt_vars)
         else:
             from cx_warehouse.analytics.runner import run_model
@@ -127,6 +135,23 @@ def run_step(step: Step, url: str | None = None, *, full_refresh: bool = False,
     result["seconds"] = round(time.perf_counter() - t0, 3)
     _record_step_run(url, step, started, result["seconds"], "succeeded", None)
     return result
+
+
+def rows_removed_since_last_run(url: str | None, step: Step) -> bool:
+    """Whether any load removed raw rows (``load_audit.rows_removed``) after the step last succeeded."""
+    from cx_warehouse.warehouse.connection import connect, relation_exists
+    from cx_warehouse.warehouse.migrations import ensure_current
+
+    with connect(url, autocommit=True) as conn:
+        if not relation_exists(conn, "audit.load_audit"):
+            return False
+        ensure_current(conn)
+        row = conn.execute(
+            """select exists (select 1 from audit.load_audit where status = 'loaded' and rows_removed > 0
+                   and finished_at > coalesce((select max(started_at) from audit.transform_step_runs
+                                               where step = %s and status = 'succeeded'), '-infinity'))""",
+            (step.task_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def _record_step_run(url: str | None, step: Step, started: datetime, seconds: float, status: str,

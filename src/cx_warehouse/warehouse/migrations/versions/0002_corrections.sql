@@ -19,3 +19,18 @@ comment on column audit.load_audit.superseded_by is
 drop index audit.load_audit_loaded_file;
 create unique index load_audit_current_file on audit.load_audit (source, entity, file_path)
     where status = 'loaded' and superseded_by is null;
+
+-- Keys a file holds unchanged while another file's row is stored (a counted duplicate across
+-- files). A re-delivery that drops such a key does not remove the row: the other file still
+-- holds it and becomes the row's source. Identifiers only: erasure must reach this table too.
+create table audit.shared_keys (
+    source text not null,
+    entity text not null,
+    key_values text[] not null,
+    file_path text not null,
+    load_id uuid not null,
+    constraint shared_keys_pkey primary key (load_id, key_values)
+);
+create index shared_keys_key on audit.shared_keys (source, entity, key_values);
+comment on table audit.shared_keys is
+    'Keys a loaded file holds as a duplicate of another file''s stored row: which files still hold a row when one is re-delivered without it.';
