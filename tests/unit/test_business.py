@@ -86,3 +86,30 @@ def test_brand_handles_match_the_generators_brand_accounts() -> None:
     configured = set(load_business().raw["social"]["brand_handles"])  # type: ignore[index]
     generated = {h.strip().lstrip("@").lower() for h in text.BRAND_HANDLES.values()}
     assert configured == generated
+
+
+@pytest.mark.parametrize(("typo", "closest"), [("Asia/Shangai", "Asia/Shanghai"), ("asia/shanghai", "Asia/Shanghai"),
+                                               ("Europe/Londn", "Europe/London")])
+def test_a_misspelt_time_zone_is_refused_with_the_closest_valid_one(tmp_path: Path, typo: str, closest: str) -> None:
+    """Refused when the rules are read, not later by a dbt model or a report's period."""
+    path = tmp_path / "business.yml"
+    path.write_text(SHIPPED.read_text().replace("timezone: Asia/Shanghai", f"timezone: {typo}"))
+    with pytest.raises(BusinessConfigError) as err:
+        parse(path)
+    message = str(err.value)
+    assert str(path) in message and f"timezone {typo!r}" in message and f"did you mean {closest!r}" in message
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "8", "../../etc/passwd", "''"])
+def test_a_time_zone_with_nothing_close_names_the_form_wanted(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "business.yml"
+    path.write_text(SHIPPED.read_text().replace("timezone: Asia/Shanghai", f"timezone: {value}"))
+    with pytest.raises(BusinessConfigError, match="is not a known time zone; give an IANA name such as"):
+        parse(path)
+
+
+def test_the_shipped_time_zone_is_valid_and_utc_is_the_default(tmp_path: Path) -> None:
+    assert parse(SHIPPED).timezone == "Asia/Shanghai"
+    path = tmp_path / "business.yml"
+    path.write_text(re.sub(r"^timezone:.*$", "", SHIPPED.read_text(), flags=re.M))
+    assert parse(path).timezone == "UTC"

@@ -13,6 +13,10 @@ Files are written as bytes so a fault can put exactly the bytes it wants on a li
 a UTF-8 file, a truncated JSON object). While writing, every planted fault is recorded with
 the physical line its record starts on; afterwards the loader is simulated file by file to
 get the exact number of rows that must be loaded, quarantined or counted as duplicates.
+
+The files hold (synthetic) personal data, written the way a real export must be: folders 0700
+and files 0600 from the landing zone's root down, each file whole or not at all
+(:mod:`cx_warehouse.files`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from cx_demo.generator.faults import (
     hostile_text,
 )
 from cx_demo.generator.model import DAY, Instance, format_ts
+from cx_warehouse.files import private_dir, write_private
 from cx_warehouse.ingest.sources import Entity
 
 ROW_KINDS = ("malformed_row", "bad_encoding", "missing_required", "invalid_value", "hostile_text", "duplicate_row")
@@ -147,6 +152,7 @@ class FileWriter:
         self.ext = "jsonl" if entity.format == "jsonl" else "csv"
         self.prefix = entity.pattern.split("{date}")[0]
         self.pattern = _pattern_regex(entity.pattern)
+        self._private_dirs: set[Path] = set()  # made private already: checked once, not per file
 
     # -- paths --------------------------------------------------------------------------
     def rel_path(self, delivery: date, name: str) -> str:
@@ -273,8 +279,10 @@ class FileWriter:
 
     def _write(self, rel: str, content: bytes) -> None:
         path = self.landing / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        if path.parent not in self._private_dirs:
+            private_dir(path.parent, root=self.landing)
+            self._private_dirs.add(path.parent)
+        write_private(path, content)
 
     def can_plant(self, kind: str) -> bool:
         """Whether this entity has a column the row fault ``kind`` can be planted in."""

@@ -1,16 +1,17 @@
-"""``cxw airflow``: any Airflow command with the project's AIRFLOW_HOME and DAGs."""
+"""``cxw airflow``: any Airflow command with the project's AIRFLOW_HOME and DAGs, run so that
+what Airflow writes (the generated admin password above all) is readable by this user only
+(:func:`cx_warehouse.airflow.local.run_airflow`)."""
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 from typing import Any
 
 from cx_warehouse.config.settings import get_settings
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
-    from cx_warehouse.airflow.local import airflow_bin, airflow_env, ensure_metadata_db
+    from cx_warehouse.airflow.local import ensure_metadata_db, run_airflow
 
     s = get_settings()
     ensure_metadata_db(s)
@@ -19,7 +20,7 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         from cx_warehouse.warehouse.connection import warehouse_url
 
         warehouse_url(s)
-    return subprocess.call([airflow_bin(), *args.airflow_args], env=airflow_env(s))
+    return run_airflow(args.airflow_args, s)
 
 
 def register(sub: Any) -> None:

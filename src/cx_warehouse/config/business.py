@@ -1,12 +1,17 @@
 """Business rules from ``config/business.yml``: SLA targets, service hours, loyalty tiers.
 
 The generator, dbt (through :func:`as_env`) and reports read the same file, so a rule has
-one home. Read on first use and cached, never at import time.
+one home. Read on first use and cached, never at import time. Every rule is checked when
+the file is read, so a typo (a time zone ``Asia/Shangai``) stops the first command that
+reads the rules with the file, the field and the closest valid value, rather than a dbt
+model or a report deep in a run.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -69,6 +74,25 @@ def _targets(section: dict, key: str, where: str) -> dict[str, float]:
     return {s: float(values[s]) for s in SEVERITIES}
 
 
+def _timezone(value: object, where: str) -> str:
+    """An IANA time zone name that this machine's time zone database holds."""
+    name = str(value).strip()
+    zones = zoneinfo.available_timezones()
+    if name in zones:
+        return name
+    if not zones:  # no database to list (neither the system's nor tzdata): accept what loads
+        try:
+            zoneinfo.ZoneInfo(name)
+            return name
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    by_lower = {z.lower(): z for z in zones}
+    close = difflib.get_close_matches(name.lower(), sorted(by_lower), n=1, cutoff=0.6)
+    hint = (f"did you mean {by_lower[close[0]]!r}?" if close
+            else "give an IANA name such as 'Asia/Shanghai' or 'UTC'")
+    raise BusinessConfigError(f"{where}: timezone {value!r} is not a known time zone; {hint}")
+
+
 def parse(path: Path) -> BusinessRules:
     where = str(path)
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -85,7 +109,7 @@ def parse(path: Path) -> BusinessRules:
         if values != sorted(values) or values[0] != 0:
             raise BusinessConfigError(f"{where}: loyalty.tiers {field} must start at 0 and rise in order")
     return BusinessRules(
-        timezone=str(doc.get("timezone", "UTC")),
+        timezone=_timezone(doc.get("timezone", "UTC"), where),
         currency=str(doc.get("currency", "CNY")),
         first_response_target_hours=_targets(service, "first_response_target_hours", where),
         resolution_target_hours=_targets(service, "resolution_target_hours", where),

@@ -9,7 +9,10 @@ fetched from anywhere. CSV cells that a spreadsheet would run as a formula are n
 
 Everything rendered goes into the archive (``<CX_HOME>/reports/archive/<report>/<period>/
 <kind>/``) with a ``manifest.json`` before anything is sent; delivery reads the archive, so
-a retry after a mail-server outage sends exactly what was rendered.
+a retry after a mail-server outage sends exactly what was rendered. The archive holds
+customers' names, contacts and complaint text, so it is private: folders 0700 from
+``<CX_HOME>/reports`` down, files 0600 (:mod:`cx_warehouse.files`), whatever the umask of the
+process that renders (a CLI, an Airflow worker).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cx_warehouse.config.settings import get_settings
+from cx_warehouse.files import private_dir, write_private
 from cx_warehouse.reports.definitions import ReportSpec, reports_dir
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -168,13 +172,16 @@ def write_archive(target: Path, manifest: dict[str, Any], messages: list[Message
     """Write the rendered files and the manifest into ``target`` atomically (a half-written
     archive never exists under the final name), replacing an earlier unsent rendering."""
     tmp = target.with_name(f".{target.name}.tmp-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
-    tmp.mkdir(parents=True)
+    root = archive_root().parent
+    private_dir(target.parent, root=root if root in target.parents else None)
+    tmp.mkdir()  # fails if it exists: one rendering per temporary folder
+    private_dir(tmp)
     files: dict[str, str] = {}
 
     def put(rel: str, content: bytes) -> str:
         path = tmp / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        private_dir(path.parent)
+        write_private(path, content)
         files[rel] = hashlib.sha256(content).hexdigest()
         return rel
 
@@ -191,8 +198,7 @@ def write_archive(target: Path, manifest: dict[str, Any], messages: list[Message
     for rel, content in (extra_files or {}).items():
         put(rel, content)
     manifest = {**manifest, "messages": entries, "files": files}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
-                                       encoding="utf-8")
+    write_private(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
     if target.exists():
         shutil.rmtree(target)
     tmp.rename(target)
