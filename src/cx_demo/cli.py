@@ -27,10 +27,12 @@ def _generate(customers: int, days: int, start: str, seed: int, *, force: bool =
 
     s = get_settings()
     landing = Path(s.landing)
-    marker = landing / ".generated.json"
+    # Beside the ground truth, not in the landing zone: the loader reports every file there that
+    # no source declares, and this one is the demo's own note of what it landed where.
+    marker = s.home / "demo_generated.json"
     params = {"customers": customers, "days": days, "start": start, "seed": seed}
-    if marker.exists() and not force:
-        previous = json.loads(marker.read_text())
+    if marker.exists() and not force and json.loads(marker.read_text()).get("landing") == str(landing):
+        previous = {k: v for k, v in json.loads(marker.read_text()).items() if k != "landing"}
         if previous == params:
             return False
         raise CliError(
@@ -41,7 +43,7 @@ def _generate(customers: int, days: int, start: str, seed: int, *, force: bool =
     summary = generate(landing, _truth_path(), customers=customers, days=days,
                        start=date.fromisoformat(start), seed=seed,
                        progress=lambda m: say(f"      {m}"))
-    marker.write_text(json.dumps(params))
+    marker.write_text(json.dumps({**params, "landing": str(landing)}))
     planted = ", ".join(f"{n} {k}" for k, n in sorted(summary.fault_counts.items()) if n)
     say(f"      {summary.files:,} files, {summary.rows:,} rows in {time.perf_counter() - t0:.1f}s; "
          f"planted faults (ground truth in {_truth_path()}): {planted}")

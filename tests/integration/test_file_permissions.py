@@ -111,7 +111,7 @@ def test_cxw_generate_keeps_the_ground_truth_and_cx_home_private(tmp_path: Path,
     monkeypatch.setenv("CX_HOME", str(home))
     monkeypatch.delenv("CX_LANDING", raising=False)
     assert main(["generate", "--customers", "60", "--days", "6", "--seed", "5"]) == 0
-    assert (home / "ground_truth.json").is_file() and (home / "landing" / ".generated.json").is_file()
+    assert (home / "ground_truth.json").is_file() and (home / "demo_generated.json").is_file()
     assert loose(home) == []
 
 

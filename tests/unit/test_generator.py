@@ -34,13 +34,6 @@ def _entities() -> dict[str, Entity]:
     return {f"{e.source}.{e.name}": e for s in load_sources().values() for e in s.entities}
 
 
-def _pattern(entity: Entity) -> re.Pattern[str]:
-    parts = re.split(r"(\{date\}|\*)", entity.pattern)
-    rx = "".join(r"(?P<date>\d{4}-\d{2}-\d{2})" if p == "{date}" else "[^/]*" if p == "*" else re.escape(p)
-                 for p in parts)
-    return re.compile("^" + rx + "$")
-
-
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -163,7 +156,7 @@ def test_every_file_matches_its_pattern_and_declared_header(demo: tuple[Path, di
     assert {f["entity"] for f in truth["files"]} == {e.name for e in entities.values()}
     for f in truth["files"]:
         e = entities[f"{f['source']}.{f['entity']}"]
-        m = _pattern(e).match(f["path"])
+        m = e.file_regex.match(f["path"])  # the loader's own matcher
         assert m, f["path"]
         name = f["path"].rsplit("/", 1)[1]
         assert re.fullmatch(rf"{e.name}_\d{{8}}(_redelivery)?\.(csv|jsonl)", name)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -270,13 +271,20 @@ def test_missing_root_is_a_clear_error(tmp_path: Path, mem: str) -> None:
     assert LandingZone(str(tmp_path / "empty")).find(ORDERS) == []
 
 
-def test_an_unreadable_folder_is_reported_not_fatal(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads every folder")
+def test_an_unreadable_folder_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     put(tmp_path, f"{DAY}/orders_1.csv")
     put(tmp_path, "crm/orders/2026-03-15/orders_2.csv")
     locked = tmp_path / "crm/orders/2026-03-15"
     locked.chmod(0)
+    if os.geteuid() == 0:  # root lists every folder: the refusal a user would get, raised as the OS would
+        real = os.scandir
+
+        def scandir(path: Any = ".") -> Any:
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
     try:
         result = LandingZone(str(tmp_path)).scan(ENTITIES)
     finally:

@@ -22,6 +22,7 @@ from cx_demo.generator.writers import (
     plan_deliveries,
     simulate_loads,
 )
+from cx_warehouse.files import private_dir, write_private
 from cx_warehouse.ingest.sources import Entity, Source, load_sources
 
 TRUTH_VERSION = 1
@@ -138,8 +139,8 @@ def generate(
         # (e.g. churn risk separates "churning" from "loyal" customers)
         "customers": {c.customer_id: c.archetype for c in world.customers},
     }
-    truth_path.parent.mkdir(parents=True, exist_ok=True)
-    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    private_dir(truth_path.parent)  # the ground truth names every customer: private like the landing files
+    write_private(truth_path, (json.dumps(truth, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
     summary = GenerationSummary(
         landing=landing, truth_path=truth_path, files=len(all_files),
         rows=sum(len(f.records) for f in all_files), bytes=sum(f.size for f in all_files),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,15 +41,6 @@ from cx_warehouse.ingest.sources import Entity
 
 ROW_KINDS = ("malformed_row", "bad_encoding", "missing_required", "invalid_value", "hostile_text", "duplicate_row")
 """Faults the writer plants per row (the model plants late_arrival, orphan_reference, email_case)."""
-
-FREE_TEXT: dict[str, tuple[str, ...]] = {
-    "crm.customers": ("first_name", "last_name", "city"),
-    "crm.order_lines": ("product_name",),
-    "crm.tickets": ("subject", "description"),
-    "survey.responses": ("comment",),
-    "social.mentions": ("text",),
-}
-"""Columns that hold free text a person typed: the ones hostile text is planted in."""
 
 _UTC_PLATFORMS = ("x", "instagram")
 _GBK_POOL = ("王芳", "上海市浦东新区", "质量很好，物流很快", "客服态度差", "张伟")
@@ -147,11 +137,12 @@ class FileWriter:
         self.pk = entity.primary_key
         self.required = [i for i, c in enumerate(self.cols) if c.required]
         self.typed = [i for i, c in enumerate(self.cols) if c.type != "text"]
-        self.free_text = [self.names.index(n) for n in FREE_TEXT.get(self.full, ()) if n in self.names]
+        # hostile text goes where the source declares free text (kept verbatim by the loader)
+        self.free_text = [i for i, c in enumerate(self.cols) if c.free_text]
         self.plain_text = [i for i, c in enumerate(self.cols) if c.type == "text" and c.name not in self.pk]
         self.ext = "jsonl" if entity.format == "jsonl" else "csv"
         self.prefix = entity.pattern.split("{date}")[0]
-        self.pattern = _pattern_regex(entity.pattern)
+        self.pattern = entity.file_regex
         self._private_dirs: set[Path] = set()  # made private already: checked once, not per file
 
     # -- paths --------------------------------------------------------------------------
@@ -392,14 +383,6 @@ class FileWriter:
         if bad is not None:
             data = data.replace(_BAD_PLACEHOLDER.encode(), bad, 1)
         return data + b"\n", column
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """An entity's file pattern as a regex: ``{date}`` is YYYY-MM-DD, ``*`` stays in one folder."""
-    out = []
-    for part in re.split(r"(\{date\}|\*)", pattern):
-        out.append(r"\d{4}-\d{2}-\d{2}" if part == "{date}" else "[^/]*" if part == "*" else re.escape(part))
-    return re.compile("^" + "".join(out) + "$")
 
 
 def _quote(value: str) -> str:

@@ -27,13 +27,13 @@ def check_landing(settings: Settings) -> None:
         what = "does not exist" if not Path(settings.landing).exists() else "is not a folder"
         raise CliError(f"{source} {settings.landing} {what}: set CX_LANDING to the folder the source "
                        "systems deliver into, then run `cxw load` again")
-    check = getattr(LandingZone(settings.landing), "check", None)  # LandingError when unreachable
-    if callable(check):
-        check()
+    LandingZone(settings.landing).check()  # LandingError when a URL cannot be reached
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load without Airflow (development aid); same code path the DAG tasks call."""
+    from cx_warehouse.ingest.landing import LandingError
+    from cx_warehouse.ingest.loader import LoadError
     from cx_warehouse.ingest.service import load_source_entity, prepare_warehouse
     from cx_warehouse.ingest.sources import load_sources
 
@@ -48,7 +48,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     failed = 0
     for n in names:
         for e in sources[n].entities:
-            summary = load_source_entity(n, e.name, until=args.until, raise_on_failure=False)
+            try:
+                summary = load_source_entity(n, e.name, until=args.until, raise_on_failure=False)
+            except (LoadError, LandingError) as exc:
+                # One entity that cannot load (the warehouse went away and never answered again,
+                # a landing zone that stopped answering) does not stop the others.
+                failed += 1
+                say(f"{e.qualified_table:<28} FAILED {exc}")
+                continue
             failed += summary["files_failed"]
             say(f"{summary['table']:<28} files {summary['files_loaded']:>5} new, "
                  f"{summary['files_skipped']:>5} already loaded; rows {summary['rows_loaded']:>8} loaded, "

@@ -121,7 +121,13 @@ class EmbeddedPostgres:
 
     # -- lifecycle ------------------------------------------------------------------
     def password(self) -> str:
-        return self.secret_file.read_text().strip()
+        try:
+            return self.secret_file.read_text().strip()
+        except FileNotFoundError:
+            raise WarehouseError(
+                f"the embedded warehouse's password file {self.secret_file} is missing while its data "
+                f"directory {self.pgdata} exists: restore the file, or remove the warehouse "
+                "(`make clean-warehouse`) to start fresh") from None
 
     def url(self, database: str = EMBEDDED_DB) -> str:
         return (
