@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import logging
-import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -1022,14 +1021,13 @@ def test_a_correction_landed_with_its_delivery_is_applied_after_it(warehouse_url
 
 
 def test_a_long_line_of_brackets_is_quarantined_without_stalling_the_loader(warehouse_url: str, zone: Path) -> None:
-    """16 MiB of '[' (a quarter of the record limit) is refused as too deep in seconds, not minutes."""
+    """16 MiB of '[' (a quarter of the record limit) is refused by counting its brackets, before any
+    parse (PostgreSQL's parser would exhaust its stack) and without a per-character walk (the first
+    version unnested the line: minutes per line). How long it takes is for a benchmark, not a test."""
     rel = land(zone, file_path(RESPONSES), b"\n".join(
         [_good_line("R1"), b"[" * (16 << 20), _good_line("R2")]) + b"\n")
-    t0 = time.perf_counter()
     load(warehouse_url, zone)
-    elapsed = time.perf_counter() - t0
     assert_loaded(warehouse_url, rel, 3, 2, 1, 0)
     ((_, reasons, _),) = quarantined(warehouse_url, rel)
-    assert reasons[0].startswith("malformed JSON"), reasons
-    assert elapsed < 15, f"one 16 MiB line took {elapsed:.0f} s"
+    assert reasons == ["malformed JSON: more than 5,000 arrays and objects (nested too deep to parse)"], reasons
     assert_bystanders_loaded(warehouse_url)
