@@ -39,6 +39,14 @@ CANONICAL_OFFSETS = ", ".join(
 ISO_TS_HINT = "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or +HH:MM"
 
 
+SQL_REASON = "sql:"
+"""A reason starting so is an SQL expression (of ``@v@``), not a literal."""
+
+
+def _reason(reason: str, v: str) -> str:
+    return reason.removeprefix(SQL_REASON).replace("@v@", v) if reason.startswith(SQL_REASON) else lit(reason)
+
+
 def lit(value: object) -> str:
     """A SQL string literal (values here come from config, never from files)."""
     return "'" + str(value).replace("'", "''") + "'"
@@ -59,11 +67,24 @@ class ColumnSql:
     cast: str
     """The typed value over ``@v@``; evaluated only for values that passed every check."""
 
+    fast: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    """(condition, checks): values in the usual spelling pass the condition and are judged by
+    these few checks only, instead of every branch of ``checks``."""
+
     def why(self, v: str) -> str | None:
         """A CASE giving the reason the value ``v`` is refused, NULL when it is accepted."""
         if not self.checks:
             return None
-        return "case " + " ".join(f"when {cond.replace('@v@', v)} then {lit(reason)}" for cond, reason in self.checks) + " end"
+
+        def branches(checks: tuple[tuple[str, str], ...]) -> str:
+            return " ".join(f"when {cond.replace('@v@', v)} then {_reason(reason, v)}" for cond, reason in checks)
+
+        head = ""
+        if self.fast is not None:
+            cond, checks = self.fast
+            head = f"when {cond.replace('@v@', v)} then (case {branches(checks)} end) " if checks else (
+                f"when {cond.replace('@v@', v)} then null ")
+        return f"case {head}{branches(self.checks)} end"
 
     def typed(self, v: str) -> str:
         return self.cast.replace('@v@', v)
@@ -105,6 +126,7 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
     """How column ``c`` of ``entity`` is checked and cast; ``raw`` is its text in the stage row,
     ``node`` (JSON lines) the JSON value it comes from."""
     finish = "@v@"
+    fast: tuple[str, tuple[tuple[str, str], ...]] | None = None
     if c.free_text:
         value = f"nullif({raw}, '')"
     else:
@@ -189,15 +211,27 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
                  "or @v@ like '________________%%-%%')")
         as_local = f"(@v@::timestamp at time zone {lit(tz)})" if tz else "null::timestamptz"
         cast = f"(case when {local} then {as_local} else @v@::timestamptz end)"
-        checks.append((f"not {shape}", f"invalid timestamptz in {name}: not ISO 8601 ({ISO_TS_HINT})"))
+        not_iso = f"invalid timestamptz in {name}: not ISO 8601 ({ISO_TS_HINT})"
+        no_such = f"invalid timestamptz in {name}: no such date or time"
+        checks.append((f"not {shape}", not_iso))
+        # The usual spelling (and a valid local part): printing back, the zone and the year are all
+        # that is left to judge; the branches below are for every other spelling.
+        fast_cond = ("@v@ like '____-__-__T__:__:__%%' and substr(@v@, 20) in (" + CANONICAL_OFFSETS + ") "
+                     "and pg_input_is_valid(left(@v@, 19), 'timestamp')")
+        fast_checks: list[tuple[str, str]] = [
+            ("replace(left(@v@, 19), 'T', ' ') <> left(@v@, 19)::timestamp::text",
+             f"{SQL_REASON}case when @v@ ~ {lit(TS_ISO)} then {lit(no_such)} else {lit(not_iso)} end")]
+        if tz is None:
+            fast_checks.append(("substr(@v@, 20) = ''",
+                                f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"))
         if tz is None:
             checks.append((local, f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"))
-        # PostgreSQL reads 24:00 as the next midnight: which business day it belongs to is a guess.
         # PostgreSQL reads 24:00 as the next midnight and second 60 as the next minute.
         checks.append(("not pg_input_is_valid(@v@, 'timestamptz') or @v@ like '___________24%%' "
-                       "or @v@ like '_________________6%%'", f"invalid timestamptz in {name}: no such date or time"))
+                       "or @v@ like '_________________6%%'", no_such))
         checks.append((_range(cast, "timestamptz", lo, hi, text="@v@"),
                        f"invalid timestamptz in {name}: outside {lo}..{hi}"))
+        fast_checks.append(checks[-1])
         years = transition_years(tz) if tz else ()
         if years:
             # Where the offsets a day before and a day after differ, a local time must map back
@@ -213,7 +247,9 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
                 f"{back.format(o=o1, z=z)} = {back.format(o=o2, z=z)}",
                 f"invalid timestamptz in {name}: a local time that occurs twice or never in {tz} "
                 "(a daylight-saving change); send it with its UTC offset"))
-    return ColumnSql(value=value, finish=finish, checks=tuple(checks), cast=cast)
+            fast_checks.append(checks[-1])
+        fast = (fast_cond, tuple(fast_checks))
+    return ColumnSql(value=value, finish=finish, checks=tuple(checks), cast=cast, fast=fast)
 
 
 def _declared_bounds(c: Column, typed: str) -> list[tuple[str, str]]:
