@@ -22,7 +22,7 @@ from cx_demo.generator.writers import (
     plan_deliveries,
     simulate_loads,
 )
-from cx_warehouse.files import private_dir, write_private
+from cx_warehouse.files import write_private
 from cx_warehouse.ingest.sources import Entity, Source, load_sources
 
 TRUTH_VERSION = 1
@@ -139,7 +139,9 @@ def generate(
         # (e.g. churn risk separates "churning" from "loyal" customers)
         "customers": {c.customer_id: c.archetype for c in world.customers},
     }
-    private_dir(truth_path.parent)  # the ground truth names every customer: private like the landing files
+    # The ground truth names every customer: private like the landing files. Its folder is only
+    # created private, never tightened: it is usually CX_HOME, which the embedded server's own
+    # user must still traverse to reach pgdata.
     write_private(truth_path, (json.dumps(truth, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
     summary = GenerationSummary(
         landing=landing, truth_path=truth_path, files=len(all_files),
