@@ -101,6 +101,19 @@ def test_generated_landing_files_are_private(tmp_path: Path, umask_022: None) ->
     assert not list(landing.rglob("*.tmp"))
 
 
+def test_the_ground_truth_is_private_but_its_folder_is_left_as_it_is(tmp_path: Path, umask_022: None) -> None:
+    """The truth lands in CX_HOME, which the embedded server's own user (pgserver, under root)
+    must still traverse to reach pgdata: tightening it stalled `make demo` on a fresh clone."""
+    from cx_demo.generator import generate
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    generate(home / "landing", home / "ground_truth.json", customers=60, days=6, seed=5)
+    assert stat.S_IMODE((home / "ground_truth.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755
+
+
 def test_cxw_generate_keeps_the_ground_truth_and_cx_home_private(tmp_path: Path, umask_022: None,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the command: the ground truth (every customer's simulated behaviour) and the
