@@ -651,9 +651,6 @@ def _failure_message(f: LandedFile, exc: BaseException) -> str:
     if isinstance(exc, psycopg.OperationalError):
         return (f"{f.path}: the warehouse connection was lost while loading it ({kind}); nothing of the "
                 "file was written; load again once the warehouse is up")
-    if isinstance(exc, psycopg.errors.ProgramLimitExceeded):
-        return (f"{f.path}: a value exceeds a PostgreSQL limit ({kind}); nothing of the file was written; "
-                "declare a smaller max_length for the column in the source's config")
     if isinstance(exc, psycopg.Error):
         state = getattr(exc, "sqlstate", None) or "?"
         return (f"{f.path}: the warehouse refused the file ({kind}, SQLSTATE {state}); nothing of it "

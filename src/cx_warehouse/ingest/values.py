@@ -26,7 +26,6 @@ WHITESPACE_SQL = ("E'" + "".join(f"\\u{cp:04x}" for cp in (
     0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200C), 0x2028, 0x2029, 0x202F,
     0x205F, 0x3000, 0xFEFF)) + "'")
 """Unicode white space, zero-width space and the BOM: trimmed around every value that is not free text."""
-"""Trimmed around every value that is not free text: ASCII blanks, no-break and ideographic spaces."""
 _CONTROL = r"[\u0001-\u001f\u007f-\u009f]"
 """C0 and C1 control characters (tab and line breaks included): never part of a key."""
 TS_ISO = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
@@ -222,10 +221,9 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
             ("replace(left(@v@, 19), 'T', ' ') <> left(@v@, 19)::timestamp::text",
              f"{SQL_REASON}case when @v@ ~ {lit(TS_ISO)} then {lit(no_such)} else {lit(not_iso)} end")]
         if tz is None:
-            fast_checks.append(("substr(@v@, 20) = ''",
-                                f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"))
-        if tz is None:
-            checks.append((local, f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"))
+            no_zone = f"invalid timestamptz in {name}: no UTC offset, and the source declares no time zone"
+            fast_checks.append(("substr(@v@, 20) = ''", no_zone))
+            checks.append((local, no_zone))
         # PostgreSQL reads 24:00 as the next midnight and second 60 as the next minute.
         checks.append(("not pg_input_is_valid(@v@, 'timestamptz') or @v@ like '___________24%%' "
                        "or @v@ like '_________________6%%'", no_such))
