@@ -290,3 +290,15 @@ def test_cx_home_stays_traversable_for_an_embedded_server_of_another_user(env: P
     env.chmod(0o755)
     run(capsys, "load", "--until", "2026-03-14")
     assert stat.S_IMODE(env.stat().st_mode) == 0o755
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give the data directory to another user")
+def test_cx_home_stays_traversable_for_any_server_folder_of_another_user(env: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark's own server keeps its data in ``CX_HOME/bench/pgdata``: a ``cxw`` command
+    the benchmark runs must not cut it off either (its server panicked on pg_control)."""
+    (env / "bench" / "pgdata").mkdir(parents=True, mode=0o700)
+    os.chown(env / "bench" / "pgdata", 65534, 65534)
+    env.chmod(0o755)
+    run(capsys, "load", "--until", "2026-03-14")
+    assert stat.S_IMODE(env.stat().st_mode) == 0o755

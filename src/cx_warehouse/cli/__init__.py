@@ -132,16 +132,39 @@ def _private_home() -> None:
 
     s = get_settings()
     try:
-        if s.pgdata.stat().st_uid != os.geteuid():
+        if s.pgdata.stat().st_uid != os.geteuid() or _holds_foreign_folder(s.home, depth=3):
             return
     except FileNotFoundError:
-        pass
+        if _holds_foreign_folder(s.home, depth=3):
+            return
     except OSError:
         return  # cannot even look: leave it as it is
     try:
         make_private(s.home)
     except OSError:
         pass  # not ours to change (a shared folder set up by an administrator)
+
+
+def _holds_foreign_folder(root: Path, depth: int) -> bool:
+    """Whether a folder within ``depth`` levels of ``root`` belongs to another user: another
+    server's data directory (the benchmark's ``bench/pgdata``, a second warehouse), which
+    tightening ``root`` would cut off."""
+    if depth <= 0:
+        return False
+    me = os.geteuid()
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.stat(follow_symlinks=False).st_uid != me:
+                        return True
+                    if _holds_foreign_folder(Path(entry.path), depth - 1):
+                        return True
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot look inside: assume something there must stay reachable
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
