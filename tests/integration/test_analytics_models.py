@@ -155,6 +155,16 @@ def test_score_mentions_writes_one_row_per_mention(warehouse_url: str) -> None:
     assert summary["labels"] == {"negative": 1, "neutral": 1, "positive": 2}
 
 
+def test_score_mentions_reads_a_repeated_text_once_and_scores_every_copy(warehouse_url: str) -> None:
+    copies = [("weibo", f"60{i}", MENTIONS[0][2], "zh") for i in range(5)]
+    create_mentions(warehouse_url, [*MENTIONS, *copies])
+    summary = run(warehouse_url, score_mentions)
+    assert summary["mentions_written"] == len(MENTIONS) + 5
+    assert summary["texts_analysed"] == len(MENTIONS)  # the five re-posts were not read again
+    out = sentiment_by_post(warehouse_url)
+    assert {out[c[:2]] for c in copies} == {out[MENTIONS[0][:2]]}
+
+
 def test_score_mentions_rerun_reuses_every_score_and_writes_the_same_table(warehouse_url: str) -> None:
     create_mentions(warehouse_url)
     run(warehouse_url, score_mentions)

@@ -248,6 +248,14 @@ def score_text(text: str | None, language: str | None) -> float:
     return analyse(text, language).score
 
 
+@functools.lru_cache(maxsize=200_000)
+def _analyse_once(text: str | None, language: str | None) -> SentimentResult:
+    """:func:`analyse`, once per distinct text in a run: re-posts, copied complaints and
+    templated messages are scored once (the analysers are deterministic). Bounded, so a run of
+    millions of distinct texts keeps its memory flat."""
+    return analyse(text, language)
+
+
 def score_mentions(conn: Any) -> dict[str, Any]:
     """Score every mention of ``staging.stg_social__mentions`` into ``analytics.mention_sentiment``.
 
@@ -296,17 +304,19 @@ def score_mentions(conn: Any) -> dict[str, Any]:
         else:
             if text is not None and len(text) > MAX_CHARS:
                 truncated += 1
-            result = analyse(text, language)
+            result = _analyse_once(text, language)
             score, label, analyzer = result.score, result.label, result.analyzer
         labels[label] += 1
         analyzers[analyzer] += 1
         rows.append((platform, post_id, score, label, analyzer, digest))
     seconds = time.perf_counter() - started
+    analysed = _analyse_once.cache_info().misses  # texts the analysers actually read
+    _analyse_once.cache_clear()
     rate = len(rows) / seconds if seconds > 0 else None
     if truncated:
         log.info("%d mention(s) longer than %d characters: only the start was scored", truncated, MAX_CHARS)
-    log.info("scored %d mentions in %.1f s (%s texts/s): %s", len(rows), seconds,
-             f"{rate:.0f}" if rate else "n/a", dict(sorted(labels.items())))
+    log.info("scored %d mentions (%d reused, %d distinct texts analysed) in %.1f s (%s texts/s): %s", len(rows),
+             reused, analysed, seconds, f"{rate:.0f}" if rate else "n/a", dict(sorted(labels.items())))
 
     written = replace_table(
         conn,
@@ -326,6 +336,7 @@ def score_mentions(conn: Any) -> dict[str, Any]:
         "labels": dict(sorted(labels.items())),
         "analyzers": dict(sorted(analyzers.items())),
         "truncated": truncated,
+        "texts_analysed": analysed,
         "score_seconds": round(seconds, 3),
         "texts_per_second": round(rate, 1) if rate else None,
     }
