@@ -1,57 +1,85 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='table',
+    pre_hook=["{{ create_connected_components_function(this.schema) }}"],
+) }}
 -- One row per node (CRM customer, survey response, social author) with its person: the
 -- connected component of the identifier graph. The person key is stable and readable:
 -- 'P-<lowest CRM customer id>' when the person is known to the CRM, else 'A-<hash>'
 -- (an anonymous respondent or author, kept rather than dropped).
-with recursive
+-- The components come from union-find over the numbered edges (macros/identity.sql): one pass,
+-- near-linear in nodes plus edges, where the recursive closure it replaced grew with the
+-- square of a component's size. Edges link nodes of int_identifiers_unioned by construction;
+-- an edge end that is not a node fails the build (the function refuses an unnumbered end)
+-- rather than being dropped. Node ids are matched under collate "C": for equality it is the
+-- same answer as the database collation, and much cheaper when the planner sorts millions of
+-- ids to join them. component_id, the lowest node id, is ordered by the database collation.
+with
 
 nodes as (
     select distinct node_id, node_type, customer_id from {{ ref('int_identifiers_unioned') }}
+    where node_id is not null
 ),
 
 edges as (
-    select node_id as from_node, linked_node_id as to_node from {{ ref('int_identity_edges') }}
-    union
-    select linked_node_id, node_id from {{ ref('int_identity_edges') }}
+    select node_id, linked_node_id from {{ ref('int_identity_edges') }}
 ),
 
--- every node reached from each node (union, not union all: it stops when nothing is new)
-reach (node_id, reached_node_id) as (
-    -- the CTE's column list names the two columns
-    select node_id, node_id from nodes  -- noqa: AL08
-    union
-    select r.node_id, e.to_node
-    from reach as r
-    inner join edges as e on e.from_node = r.reached_node_id
+-- the graph's vertices numbered 1..n, in no particular order
+numbered_nodes as (
+    select node_id, node_type, customer_id, (row_number() over ())::integer as node_number
+    from nodes
+),
+
+numbered_edges as (
+    select
+        array_agg(s.node_number) as source_nodes,
+        array_agg(t.node_number) as target_nodes
+    from edges as e
+    left join numbered_nodes as s on e.node_id collate "C" = s.node_id
+    left join numbered_nodes as t on e.linked_node_id collate "C" = t.node_id
+),
+
+node_count as (
+    select count(*)::integer as node_count from numbered_nodes
+),
+
+roots as (
+    select r.node_number, r.root_node_number
+    from node_count as nc
+    cross join numbered_edges as ne
+    cross join lateral {{ connected_components_function(this.schema) }}(
+        nc.node_count, ne.source_nodes, ne.target_nodes
+    ) as r
+),
+
+node_roots as (
+    select n.node_id, n.node_type, n.customer_id, r.root_node_number
+    from numbered_nodes as n
+    inner join roots as r on n.node_number = r.node_number
 ),
 
 components as (
-    select node_id, min(reached_node_id) as component_id
-    from reach
-    group by node_id
-),
-
-component_customers as (
-    select c.component_id, min(n.customer_id) as first_customer_id, count(n.customer_id) as crm_customer_count
-    from components as c
-    inner join nodes as n on n.node_id = c.node_id
-    group by c.component_id
+    select
+        root_node_number,
+        min(node_id) as component_id,
+        min(customer_id) as first_customer_id
+    from node_roots
+    group by root_node_number
 ),
 
 final as (
     select
-        n.node_id,
-        n.node_type,
-        n.customer_id,
+        nr.node_id,
+        nr.node_type,
+        nr.customer_id,
         case
-            when cc.first_customer_id is not null then 'P-' || cc.first_customer_id
+            when c.first_customer_id is not null then 'P-' || c.first_customer_id
             else 'A-' || left(md5(c.component_id), 16)
         end as person_key,
-        cc.first_customer_id is not null as is_known_customer,
+        c.first_customer_id is not null as is_known_customer,
         c.component_id
-    from nodes as n
-    inner join components as c on c.node_id = n.node_id
-    inner join component_customers as cc on cc.component_id = c.component_id
+    from node_roots as nr
+    inner join components as c on nr.root_node_number = c.root_node_number
 )
 
 select * from final
