@@ -12,9 +12,16 @@ Measured side by side in one run, on the benchmark's own PostgreSQL:
   the mart gate, each gate in a process of its own as an Airflow task runs it (GX's import
   included). Their time is reported as a share of the whole run (load + raw gates +
   transform + mart gate), for the first build and for each daily cycle. Goal: under 15%.
+* **A run when nothing new arrived.** After the last cycle's full refresh, a load that finds
+  no new file and a transform over the same data. Goal: the transform at most 3% of the
+  full refresh.
 * **Scorecard KPIs from the marts vs from staging.** The KPI query a report makes on
   ``marts.cx_kpis`` against a query computing the same numbers from the staging views
   (the numbers must agree). Goal: the marts at least 100x faster.
+
+Every component runs in a process of its own, as in production (the generator, each
+``cxw load``, each gate, each ``cxw transform``), so each one's time includes its start-up
+and its peak resident memory (``ru_maxrss`` of that process) is recorded beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from typing import Any
 GOAL_INCREMENTAL_VS_FULL = 0.10
 GOAL_KPI_SPEEDUP = 100.0
 GOAL_GATES_SHARE = 0.15
+GOAL_NOTHING_NEW_VS_FULL = 0.03
+GOAL_PEAK_RSS_MIB = 4096
 DEFAULT_CUSTOMERS = 50_000
 DEFAULT_DAYS = 365
 DEFAULT_DAILY_DAYS = 4
@@ -37,38 +46,102 @@ DEFAULT_KPI_REPEAT = 5
 WORLD_START = date(2025, 11, 1)
 
 
-def _load_until(url: str, landing: Path, until: date | None) -> int:
-    """Load every entity's files delivered before ``until``; returns rows loaded."""
-    from cx_warehouse.ingest.service import load_landing
+def run_process(args: list[str], url: str, what: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python -m cx_warehouse.cli <args>`` against ``url``; its seconds, peak RSS and output.
 
-    results = load_landing(url, str(landing), until=until)
-    failed = [f.error for r in results for f in r.failed]
-    if failed:
-        raise RuntimeError(f"benchmark load failed: {failed}")
-    return sum(f.rows_loaded for r in results for f in r.files)
+    Exit code 1 is returned, not raised (a gate that stopped is still a measured run); any
+    other failure raises with the process's last output.
+    """
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    env = dict(os.environ, CX_WAREHOUSE_URL=url, **(env or {}))
+    with tempfile.TemporaryFile("w+") as log_file:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "cx_warehouse.cli", *args], env=env, text=True,
+                                stdout=log_file, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)  # reaped here, so its rusage is this process's own
+        seconds = time.perf_counter() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        log_file.seek(0)
+        out = log_file.read()
+    if code not in (0, 1):
+        raise RuntimeError(f"{what} failed (exit {code}):\n{out[-3000:]}")
+    return {"seconds": seconds, "exit": code, "output": out, "peak_rss_mib": _peak_rss_mib(usage)}
+
+
+def _peak_rss_mib(usage: Any) -> float:
+    return round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+def _load_until(url: str, landing: Path, until: date | None) -> dict[str, Any]:
+    """``cxw load --until`` in its own process; its seconds, peak RSS and the rows it loaded."""
+    from cx_warehouse.warehouse.connection import connect, relation_exists
+
+    def loaded() -> int:
+        with connect(url) as conn:
+            if not relation_exists(conn, "audit.load_audit"):
+                return 0
+            row = conn.execute("select coalesce(sum(rows_loaded), 0) from audit.load_audit "
+                               "where status = 'loaded' and superseded_by is null").fetchone()
+        return int(row[0]) if row else 0
+
+    before = loaded()
+    run = run_process(["load", *(["--until", until.isoformat()] if until else [])], url, "the load",
+                      env={"CX_LANDING": str(landing)})
+    if run["exit"] != 0:
+        raise RuntimeError(f"benchmark load failed:\n{run['output'][-3000:]}")
+    return {"seconds": run["seconds"], "peak_rss_mib": run["peak_rss_mib"], "rows": loaded() - before}
 
 
 def run_gates(url: str, gates: list[str], *, interval_start: date, interval_end: date,
               run_id: str) -> dict[str, float]:
     """Run each quality gate in a fresh process (as its Airflow task would); seconds per gate."""
-    import os
-    import subprocess
-    import sys
+    return {g: r["seconds"] for g, r in run_gates_measured(
+        url, gates, interval_start=interval_start, interval_end=interval_end, run_id=run_id).items()}
 
-    env = dict(os.environ, CX_WAREHOUSE_URL=url)
-    seconds = {}
+
+def run_gates_measured(url: str, gates: list[str], *, interval_start: date, interval_end: date,
+                       run_id: str) -> dict[str, dict[str, Any]]:
+    """Each gate in its own process: seconds and peak RSS per gate."""
+    out = {}
     for gate in gates:
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "cx_warehouse.cli", "quality", "run", gate, "--run-id", run_id,
-             "--interval-start", interval_start.isoformat(), "--interval-end", interval_end.isoformat()],
-            env=env, capture_output=True, text=True)
-        seconds[gate] = time.perf_counter() - t0
-        if proc.returncode not in (0, 1):  # 1 = a gate stopped: still a measured run
-            raise RuntimeError(f"quality gate {gate} could not run: {proc.stderr[-2000:]}")
-        if proc.returncode == 1:
-            print(proc.stdout[-1500:])
-    return seconds
+        run = run_process(["quality", "run", gate, "--run-id", run_id, "--interval-start",
+                           interval_start.isoformat(), "--interval-end", interval_end.isoformat()],
+                          url, f"quality gate {gate}")
+        if run["exit"] == 1:
+            if "STOPPED" not in run["output"]:
+                raise RuntimeError(f"quality gate {gate} could not run:\n{run['output'][-3000:]}")
+            print(run["output"][-1500:])
+        out[gate] = {"seconds": run["seconds"], "peak_rss_mib": run["peak_rss_mib"]}
+    return out
+
+
+def run_transform_process(url: str, *, full_refresh: bool = False) -> dict[str, Any]:
+    """``cxw transform`` in its own process (one dbt start-up); seconds, peak RSS and each
+    step's seconds and whether it was skipped, from ``audit.transform_step_runs``."""
+    import json
+
+    from cx_warehouse.warehouse.connection import connect
+
+    with connect(url) as conn:
+        row = conn.execute("select now()").fetchone()
+    since = row[0] if row else None
+    args = ["transform", "--vars", json.dumps(BENCH_VARS), *(["--full-refresh"] if full_refresh else [])]
+    run = run_process(args, url, "the transform")
+    if run["exit"] != 0:
+        raise RuntimeError(f"the transform failed:\n{run['output'][-3000:]}")
+    with connect(url) as conn:
+        steps = conn.execute(
+            "select step, status, seconds from audit.transform_step_runs where started_at >= %s "
+            "order by started_at", (since,)).fetchall()
+    startup = next((float(line.split()[-1].rstrip("s")) for line in run["output"].splitlines()
+                    if line.strip().startswith("dbt start-up")), None)
+    return {"seconds": run["seconds"], "peak_rss_mib": run["peak_rss_mib"], "dbt_startup_s": startup,
+            "steps_s": {st: float(sec) for st, _, sec in steps},
+            "skipped": [st for st, status, _ in steps if status == "skipped"]}
 
 
 RAW_GATES = ["raw_crm", "raw_survey", "raw_social"]
@@ -222,6 +295,25 @@ def _kpis_agree(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     return True
 
 
+def _generate(world: Path, *, customers: int, days: int, seed: int) -> dict[str, Any]:
+    """The generator in its own process (cached in ``world``); its seconds and peak RSS."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, datetime; from pathlib import Path; from cx_demo.generator import generate; "
+            "w = Path(sys.argv[1]); generate(w / 'landing', w / 'truth.json', customers=int(sys.argv[2]), "
+            "days=int(sys.argv[3]), start=datetime.date.fromisoformat(sys.argv[4]), seed=int(sys.argv[5]))")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, str(world), str(customers), str(days),
+                             WORLD_START.isoformat(), str(seed)])
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the generator failed (exit {proc.returncode})")
+    return {"seconds": time.perf_counter() - t0, "peak_rss_mib": _peak_rss_mib(usage)}
+
+
 def transform_benchmark(
     url: str,
     bench_dir: Path,
@@ -234,83 +326,113 @@ def transform_benchmark(
     kpi_repeat: int = DEFAULT_KPI_REPEAT,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run the incremental-vs-full and marts-vs-staging comparisons (see the module doc)."""
-    from cx_demo.generator import generate
-    from cx_warehouse.transform.steps import run_transform
-
+    """Run the incremental-vs-full, nothing-new and marts-vs-staging comparisons (see the module doc)."""
     world = bench_dir / "data" / f"world-{customers}c-{days}d-s{seed}"
     landing = world / "landing"
+    generated = None
     if not (world / "truth.json").exists():
         progress(f"transform: generating {customers:,} customers x {days} days (cached in {world})")
-        t = _timed(lambda: generate(landing, world / "truth.json", customers=customers, days=days,
-                                    start=WORLD_START, seed=seed))
-        progress(f"transform: generated in {t:.0f} s")
+        generated = _generate(world, customers=customers, days=days, seed=seed)
+        progress(f"transform: generated in {generated['seconds']:.0f} s, peak RSS {generated['peak_rss_mib']:.0f} MiB")
     last = WORLD_START + timedelta(days=days - 1)
     # deliveries of day d arrive in files dated d (re-deliveries d+1): `until` is exclusive
     first_cut = last - timedelta(days=daily_days * cycles) + timedelta(days=1)
     progress(f"transform: loading deliveries before {first_cut}")
-    t0 = time.perf_counter()
-    base_rows = _load_until(url, landing, first_cut)
-    first_load = time.perf_counter() - t0
-    raw_gates = run_gates(url, RAW_GATES, interval_start=first_cut - timedelta(days=1), interval_end=first_cut,
-                          run_id="bench-history")
-    progress(f"transform: {base_rows:,} rows loaded in {first_load:.1f} s, raw gates "
-             f"{sum(raw_gates.values()):.1f} s; first build")
-    first_build = _timed(lambda: run_transform(url, dbt_vars=BENCH_VARS))
-    mart_gate = run_gates(url, ["marts"], interval_start=first_cut - timedelta(days=1), interval_end=first_cut,
-                          run_id="bench-history")
-    gates_runs = [_gate_share("first build", first_load, raw_gates, first_build, mart_gate)]
-    progress(f"transform: first build {first_build:.1f} s, mart gate {mart_gate['marts']:.1f} s")
+    first_load = _load_until(url, landing, first_cut)
+    base_rows = first_load["rows"]
+    raw_gates = run_gates_measured(url, RAW_GATES, interval_start=first_cut - timedelta(days=1),
+                                   interval_end=first_cut, run_id="bench-history")
+    progress(f"transform: {base_rows:,} rows loaded in {first_load['seconds']:.1f} s, raw gates "
+             f"{sum(g['seconds'] for g in raw_gates.values()):.1f} s; first build")
+    first = run_transform_process(url)
+    mart_gate = run_gates_measured(url, ["marts"], interval_start=first_cut - timedelta(days=1),
+                                   interval_end=first_cut, run_id="bench-history")
+    gates_runs = [_gate_share("first build", first_load, raw_gates, first, mart_gate)]
+    progress(f"transform: first build {first['seconds']:.1f} s, mart gate {mart_gate['marts']['seconds']:.1f} s")
     runs: list[dict[str, Any]] = []
     total = base_rows
+    full: dict[str, Any] = {}
     for cycle in range(cycles):
         cut = first_cut + timedelta(days=daily_days * (cycle + 1))
         if cycle == cycles - 1:
             cut = last + timedelta(days=3)  # and the re-deliveries after the last day
-        t0 = time.perf_counter()
-        new_rows = _load_until(url, landing, cut)
-        load_s = time.perf_counter() - t0
-        total += new_rows
+        load = _load_until(url, landing, cut)
+        total += load["rows"]
         # the gates judge the cycle's delivery days (not the re-delivery days after the last)
         judged = (first_cut + timedelta(days=daily_days * cycle), min(cut, last + timedelta(days=1)))
-        raw_gates = run_gates(url, RAW_GATES, interval_start=judged[0], interval_end=judged[1],
-                              run_id=f"bench-cycle-{cycle + 1}")
-        steps: dict[str, dict[str, Any]] = {}
-        t0 = time.perf_counter()
-        steps["incremental"] = run_transform(url, dbt_vars=BENCH_VARS)
-        incremental = time.perf_counter() - t0
-        mart_gate = run_gates(url, ["marts"], interval_start=judged[0], interval_end=judged[1],
-                              run_id=f"bench-cycle-{cycle + 1}")
-        gates_runs.append(_gate_share(f"daily cycle {cycle + 1}", load_s, raw_gates, incremental, mart_gate))
-        t0 = time.perf_counter()
-        steps["full"] = run_transform(url, full_refresh=True, dbt_vars=BENCH_VARS)
-        full = time.perf_counter() - t0
-        runs.append({"cycle": cycle + 1, "new_rows": new_rows, "total_rows": total,
-                     "new_share": new_rows / total, "incremental_s": incremental, "full_refresh_s": full,
-                     "ratio": incremental / full,
-                     "steps_s": {k: {t: r.get("seconds") for t, r in v.items()} for k, v in steps.items()}})
-        progress(f"transform: cycle {cycle + 1}: +{new_rows:,} rows ({100 * new_rows / total:.2f}%), "
-                 f"incremental {incremental:.1f} s, full refresh {full:.1f} s ({incremental / full:.2f}x); "
-                 f"gates {gates_runs[-1]['gates_s']:.1f} s = {gates_runs[-1]['share']:.1%} of the daily run")
+        raw_gates = run_gates_measured(url, RAW_GATES, interval_start=judged[0], interval_end=judged[1],
+                                       run_id=f"bench-cycle-{cycle + 1}")
+        incremental = run_transform_process(url)
+        mart_gate = run_gates_measured(url, ["marts"], interval_start=judged[0], interval_end=judged[1],
+                                       run_id=f"bench-cycle-{cycle + 1}")
+        gates_runs.append(_gate_share(f"daily cycle {cycle + 1}", load, raw_gates, incremental, mart_gate))
+        full = run_transform_process(url, full_refresh=True)
+        runs.append({"cycle": cycle + 1, "new_rows": load["rows"], "total_rows": total,
+                     "new_share": load["rows"] / total, "load_s": load["seconds"],
+                     "incremental_s": incremental["seconds"], "full_refresh_s": full["seconds"],
+                     "ratio": incremental["seconds"] / full["seconds"],
+                     "dbt_startup_s": {"incremental": incremental["dbt_startup_s"], "full": full["dbt_startup_s"]},
+                     "skipped": incremental["skipped"],
+                     "peak_rss_mib": {"incremental": incremental["peak_rss_mib"], "full": full["peak_rss_mib"]},
+                     "steps_s": {"incremental": incremental["steps_s"], "full": full["steps_s"]}})
+        progress(f"transform: cycle {cycle + 1}: +{load['rows']:,} rows ({100 * load['rows'] / total:.2f}%), "
+                 f"incremental {incremental['seconds']:.1f} s, full refresh {full['seconds']:.1f} s "
+                 f"({incremental['seconds'] / full['seconds']:.2f}x); gates {gates_runs[-1]['gates_s']:.1f} s = "
+                 f"{gates_runs[-1]['share']:.1%} of the daily run")
+    # nothing new: the same cut again, right after the last full refresh
+    idle_load = _load_until(url, landing, last + timedelta(days=3))
+    idle = run_transform_process(url)
+    nothing_new = {"load_s": idle_load["seconds"], "load_rows": idle_load["rows"], "transform_s": idle["seconds"],
+                   "full_refresh_s": full["seconds"], "ratio": idle["seconds"] / full["seconds"],
+                   "skipped": idle["skipped"], "steps_s": idle["steps_s"]}
+    progress(f"transform: nothing new: load {idle_load['seconds']:.1f} s ({idle_load['rows']} rows), transform "
+             f"{idle['seconds']:.1f} s = {nothing_new['ratio']:.1%} of the full refresh")
     ratio = statistics.median(float(r["ratio"]) for r in runs)
     kpis = kpi_comparison(url, kpi_repeat)
     progress(f"transform: KPI query marts {kpis['marts_median_s'] * 1000:.1f} ms vs staging "
              f"{kpis['staging_median_s'] * 1000:.0f} ms")
+    rss = {"generator": generated["peak_rss_mib"] if generated else None,
+           "loader": max(first_load["peak_rss_mib"], *(g["load_peak_rss_mib"] for g in gates_runs)),
+           "transform (dbt and the Python models)": max(first["peak_rss_mib"], *(
+               v for r in runs for v in r["peak_rss_mib"].values())),
+           "quality gates": max(g["gates_peak_rss_mib"] for g in gates_runs)}
     return {
         "customers": customers, "days": days, "seed": seed, "daily_days": daily_days,
-        "first_build_s": first_build, "cycles": runs,
-        "incremental_vs_full": ratio, "kpis": kpis,
+        "rows": total, "generate_s": generated["seconds"] if generated else None,
+        "first_load_s": first_load["seconds"], "first_build_s": first["seconds"],
+        "first_build_steps_s": first["steps_s"], "dbt_startup_s": first["dbt_startup_s"],
+        "cycles": runs, "incremental_vs_full": ratio, "nothing_new": nothing_new,
+        "nothing_new_vs_full": nothing_new["ratio"], "kpis": kpis, "peak_rss_mib": rss,
         "gates": gates_runs, "gates_share_daily": statistics.median(
             float(g["share"]) for g in gates_runs if g["run"].startswith("daily")),
     }
 
 
-def _gate_share(run: str, load_s: float, raw_gates: dict[str, float], transform_s: float,
-                mart_gate: dict[str, float]) -> dict[str, Any]:
-    gates_s = sum(raw_gates.values()) + sum(mart_gate.values())
-    total = load_s + transform_s + gates_s
-    return {"run": run, "load_s": load_s, "transform_s": transform_s, "gates_s": gates_s,
-            "per_gate_s": {**raw_gates, **mart_gate}, "pipeline_s": total, "share": gates_s / total}
+def transform_goals(res: dict[str, Any], goal: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transform benchmark's goals, as the suite's ``goal()`` records them."""
+    peak = max((v for v in res["peak_rss_mib"].values() if v is not None), default=None)
+    return [
+        goal(f"daily incremental run <= {GOAL_INCREMENTAL_VS_FULL:.0%} of a full refresh",
+             res["incremental_vs_full"], GOAL_INCREMENTAL_VS_FULL, at_most=True),
+        goal(f"a run when nothing new arrived <= {GOAL_NOTHING_NEW_VS_FULL:.0%} of a full refresh",
+             res["nothing_new_vs_full"], GOAL_NOTHING_NEW_VS_FULL, at_most=True),
+        goal(f"scorecard KPIs from marts >= {GOAL_KPI_SPEEDUP:.0f}x faster than from staging",
+             res["kpis"]["speedup"] if res["kpis"]["numbers_agree"] else None, GOAL_KPI_SPEEDUP, at_most=False),
+        goal(f"quality gates < {GOAL_GATES_SHARE:.0%} of the daily pipeline run",
+             res["gates_share_daily"], GOAL_GATES_SHARE, at_most=True),
+        goal(f"peak RSS of every process <= {GOAL_PEAK_RSS_MIB} MiB", peak, GOAL_PEAK_RSS_MIB, at_most=True),
+    ]
+
+
+def _gate_share(run: str, load: dict[str, Any], raw_gates: dict[str, dict[str, Any]],
+                transform: dict[str, Any], mart_gate: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    gates = {**raw_gates, **mart_gate}
+    gates_s = sum(g["seconds"] for g in gates.values())
+    total = load["seconds"] + transform["seconds"] + gates_s
+    return {"run": run, "load_s": load["seconds"], "transform_s": transform["seconds"], "gates_s": gates_s,
+            "per_gate_s": {k: g["seconds"] for k, g in gates.items()}, "pipeline_s": total,
+            "share": gates_s / total, "load_peak_rss_mib": load["peak_rss_mib"],
+            "gates_peak_rss_mib": max(g["peak_rss_mib"] for g in gates.values())}
 
 
 def print_transform_report(res: dict[str, Any]) -> None:
@@ -324,7 +446,13 @@ def print_transform_report(res: dict[str, Any]) -> None:
     for r in res["cycles"]:
         inc, full = r["steps_s"]["incremental"], r["steps_s"]["full"]
         print(f"  cycle {r['cycle']} by step (incremental / full refresh, s): "
-              + ", ".join(f"{t} {inc[t]:.1f}/{full[t]:.1f}" for t in inc))
+              + ", ".join(f"{t} {inc[t]:.1f}/{full.get(t, 0.0):.1f}" for t in inc)
+              + (f"; skipped: {', '.join(r['skipped'])}" if r["skipped"] else ""))
+    n = res["nothing_new"]
+    print(f"nothing new: load {n['load_s']:.1f} s, transform {n['transform_s']:.1f} s = {n['ratio']:.1%} of the "
+          f"full refresh ({n['full_refresh_s']:.1f} s); skipped {len(n['skipped'])} of {len(n['steps_s'])} steps")
+    print(f"dbt start-up (import + parse, once per transform run): {res['dbt_startup_s']} s; peak RSS MiB: "
+          + ", ".join(f"{k} {v}" for k, v in res["peak_rss_mib"].items()))
     print("quality gates (each in its own process, as Airflow runs them):")
     for g in res.get("gates", []):
         per = ", ".join(f"{k} {v:.1f}" for k, v in g["per_gate_s"].items())
