@@ -59,7 +59,8 @@ EXPECTED_COLUMNS = {
         "validated_at timestamp with time zone!"),
     "audit.quality_covered_loads": "suite text!, load_id uuid!, validation_id uuid!",
     "audit.transform_step_runs": (
-        "step text!, status text!, started_at timestamp with time zone!, seconds numeric!, error text"),
+        "step text!, status text!, started_at timestamp with time zone!, seconds numeric!, error text, "
+        "inputs_fingerprint text, code_fingerprint text, relations ARRAY"),
     "audit.schema_migrations": "version integer!, name text!, checksum text!, applied_at timestamp with time zone!",
     "audit.shared_keys": "source text!, entity text!, key_values ARRAY!, file_path text!, load_id uuid!",
     "reports.at_risk_lists": "list_date date!, customer_id text!, risk_score numeric!",

@@ -296,7 +296,10 @@ def rows_removed_since_last_run(url: str | None, step: Step) -> bool:
 
 
 def _record_step_run(url: str | None, step: Step, started: datetime, seconds: float, status: str,
-                     error: str | None, fingerprints: tuple[str, str], relations: list[str] | None) -> None:
+                     error: str | None, fingerprints: tuple[str | None, str | None] = (None, None),
+                     relations: list[str] | None = None) -> None:
+    """One row of audit.transform_step_runs. A row without fingerprints never matches a later
+    run's, so the step after it always runs (what a hand-recorded or pre-0003 row should do)."""
     from cx_warehouse.warehouse.connection import connect
     from cx_warehouse.warehouse.migrations import ensure_current
 
