@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cx_warehouse.ingest.sources import load_sources
 from cx_warehouse.quality.redact import scrub_result, shape
-from cx_warehouse.quality.specs import SpecError, load_gates, load_suites, parse_suite
+from cx_warehouse.quality.specs import SpecError, SuiteSpec, load_gates, load_suites, parse_suite
 from cx_warehouse.transform.steps import mart_models
 
 
@@ -87,3 +89,83 @@ def test_personal_values_are_stored_as_their_shape_only() -> None:
     # a non-personal column keeps its values (they are what an engineer needs to see)
     kept = scrub_result({"partial_unexpected_list": [11]}, "nps", ["email"])
     assert kept["partial_unexpected_list"] == [11]
+
+
+def _referenced_columns(suite: SuiteSpec) -> dict[str, str]:
+    names = set(suite.batch.key)
+    for e in suite.expectations:
+        k = e.kwargs
+        names |= {str(c) for c in (k.get("column"), k.get("column_A"), k.get("column_B")) if c}
+        names |= {str(c) for c in k.get("column_list") or []}
+    return dict.fromkeys(names, "numeric")
+
+
+def test_every_expectation_of_every_suite_is_compiled_into_its_suites_one_scan() -> None:
+    """The gates' cost rests on this: a suite is one query on its batch, whatever its size.
+
+    An expectation type without a compiled form still works (GX evaluates it on its own, with
+    several full scans of the batch); this test names it so that the cost is a decision.
+    """
+    from cx_warehouse.quality.compiled import compile_suite
+
+    for suite in load_suites().values():
+        compiled = compile_suite(suite, _referenced_columns(suite))
+        assert not compiled.plain, (suite.file_label, compiled.reasons)
+        assert len(compiled.checks) == 1 and len(compiled.rules) == len(suite.expectations)
+
+
+def test_the_check_reaches_gx_with_braces_doubled_colons_escaped_and_one_batch_placeholder() -> None:
+    from cx_warehouse.quality.compiled import compile_suite
+    from cx_warehouse.quality.specs import BatchSpec, ExpectationSpec
+
+    suite = SuiteSpec(name="raw.x", description="", batch=BatchSpec(scope="table", relation="raw.x", key=("id",)),
+                      expectations=(
+                          ExpectationSpec("expect_column_values_to_match_regex", {"column": "c", "regex": "^[A-Z]{3}$"},
+                                          "critical"),
+                          ExpectationSpec("expect_column_values_to_be_in_set", {"column": "c", "value_set": [" :x"]},
+                                          "warning")))
+    (check,) = compile_suite(suite, {"id": "text", "c": "text"}).checks
+    query = check.gx_query()
+    assert query.count("{batch}") == 1
+    formatted = query.format(batch="(select 1) as b")     # what GX does before running it
+    assert "'^[A-Z]{3}$'" in formatted and "' \\:x'" in formatted   # SQLAlchemy's text() unescapes \\:
+    assert check.severities() == ["critical", "warning"]
+    assert "from (select 1) as batch" in check.sql("select 1") and "{" not in check.sql("select 1").replace(
+        "{3}", "")
+
+
+def test_an_unknown_type_or_argument_is_left_to_gx_with_the_reason() -> None:
+    from cx_warehouse.quality.compiled import compile_suite
+    from cx_warehouse.quality.specs import BatchSpec, ExpectationSpec
+
+    suite = SuiteSpec(name="raw.x", description="", batch=BatchSpec(scope="table", relation="raw.x", key=("id",)),
+                      expectations=(
+                          ExpectationSpec("expect_column_median_to_be_between", {"column": "c", "min_value": 0},
+                                          "critical"),
+                          ExpectationSpec("expect_column_values_to_be_between",
+                                          {"column": "c", "min_value": 0, "row_condition": "c > 1"}, "critical"),
+                          ExpectationSpec("expect_column_values_to_be_between", {"column": "c"}, "critical"),
+                          ExpectationSpec("expect_column_values_to_not_be_null", {"column": "c"}, "warning")))
+    compiled = compile_suite(suite, {"id": "text", "c": "numeric"})
+    assert compiled.plain == (1, 2, 3) and [r.index for r in compiled.rules] == [4]
+    assert "no compiled form" in compiled.reasons[1] and "row_condition" in compiled.reasons[2]
+    assert "neither min_value nor max_value" in compiled.reasons[3]
+    # without a key to name failing rows by, nothing row-level is compiled
+    keyless = SuiteSpec(name="raw.x", description="", batch=BatchSpec(scope="table", relation="raw.x"),
+                        expectations=suite.expectations[3:])
+    assert compile_suite(keyless, {"c": "numeric"}).plain == (1,)
+
+
+def test_gx_is_imported_without_the_libraries_only_an_unused_expectation_needs() -> None:
+    code = """
+import sys
+from cx_warehouse.quality.gx_runtime import import_gx
+import_gx()
+deferred = type(sys.modules["scipy.stats"]).__name__
+from scipy import stats
+assert abs(stats.entropy([0.5, 0.5], [0.9, 0.1]) - 0.5108256) < 1e-6      # works on first use
+import altair
+assert altair.Chart
+sys.exit(0 if deferred == "_Deferred" else 3)
+"""
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -4,7 +4,16 @@ Gates validate in an *ephemeral* GX context, so nothing GX would normally keep o
 (validation-results store, Data Docs site) exists. :func:`publish_data_docs` gives GX the
 two things its site builder needs, at ``site_dir``: a filesystem validation-results store
 (``site_dir/.gx_validation_results``; the index is rebuilt from it, which is how earlier
-runs stay listed) and the HTML site itself (``index.html``, ``validations/``, ``static/``), then lets GX's ``SiteBuilder`` render the pages.
+runs stay listed) and the HTML site itself (``index.html``, ``validations/``, ``static/``),
+then lets GX's ``SiteBuilder`` render the pages.
+
+Why two stores: GX's section builder lists every result of its store to pick the pages to
+render, and its index builder loads every stored result, so a site that keeps every run made
+each publish slower than the last (about 1.5 ms per stored result; a year of daily gates is
+15,000 results). The pages of a call are rendered from a temporary store of that call's
+results, and the site's store keeps of each result what the index page reads (success,
+statistics, meta), not its expectation results, which live on in the rendered page and in
+``audit.quality_results``.
 
 Why the escaping: GX 1.x escapes only *some* of what it renders. Template parameters
 (e.g. a ``value_set``) are escaped, but unexpected-value tables, observed values and the
@@ -27,11 +36,14 @@ import fcntl
 import html
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cx_warehouse.quality.compiled import expectation_class
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -41,6 +53,7 @@ RESULTS_DIRNAME = ".gx_validation_results"
 """Under ``site_dir``: the (escaped) results GX rebuilds the index from. Not linked from any page."""
 
 _STORE_NAME = "cxw_data_docs_results"
+_PAGES_STORE = "cxw_data_docs_this_run"
 _SITE_NAME = "cx-warehouse quality gates"
 # run_name becomes a directory name and an index cell GX does not escape: plain characters only.
 _RUN_NAME = re.compile(r"[\w.:+-]+")
@@ -79,7 +92,10 @@ def publish_data_docs(results: list[ExpectationSuiteValidationResult], site_dir:
     for name in _NOISY_GX_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)  # GX itself pins one of them to INFO
 
-    import great_expectations as gx
+    from cx_warehouse.quality.gx_runtime import import_gx
+
+    gx = import_gx()
+    expectation_class()   # registered, so GX can render the compiled checks' results
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
@@ -90,18 +106,50 @@ def publish_data_docs(results: list[ExpectationSuiteValidationResult], site_dir:
     site_dir.mkdir(parents=True, exist_ok=True)
 
     context = gx.get_context(mode="ephemeral")
-    store = context.add_store(
-        _STORE_NAME,
-        {
-            "class_name": "ValidationResultsStore",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(site_dir / RESULTS_DIRNAME),
-            },
-        },
-    )
+    with tempfile.TemporaryDirectory(prefix="cxw-docs-") as this_run:
+        # The pages come from a store holding this call's results only: GX's section builder
+        # lists (and compares with the keys asked for) every result of its store, so building
+        # them from the site's whole history made every publish slower than the one before.
+        pages = _site_builder(context, SiteBuilder, site_dir, _add_store(context, _PAGES_STORE, Path(this_run)))
+        pages.site_section_builders["validations"].view_class = _pre_escaped_page_view()
+        index = _site_builder(context, SiteBuilder, site_dir, _add_store(context, _STORE_NAME,
+                                                                          site_dir / RESULTS_DIRNAME))
 
-    builder = SiteBuilder(
+        # Gates run in parallel: one publisher at a time, or an index may miss another's run.
+        with _locked(site_dir / ".publish.lock"):
+            keys = []
+            for result in results:
+                safe = _escaped_copy(result, run_name)
+                key = ValidationResultIdentifier(
+                    expectation_suite_identifier=ExpectationSuiteIdentifier(name=safe.suite_name),
+                    run_id=safe.meta["run_id"],
+                    batch_identifier=_batch_identifier(safe),
+                )
+                context.stores[_PAGES_STORE].set(key, safe)
+                # The index reads a result's success and meta only; what it keeps of each run is that.
+                context.stores[_STORE_NAME].set(key, _index_copy(safe))
+                keys.append(key)
+            if keys:
+                pages.build(resource_identifiers=keys, build_index=False)
+            else:
+                pages.target_store.copy_static_assets()
+            # The index lists every run ever published to the site: rebuilt from the results store.
+            index.site_index_builder.build()
+    return site_dir / "index.html"
+
+
+def _add_store(context: Any, name: str, directory: Path) -> str:
+    """A filesystem validation-results store in this context; its name."""
+    context.add_store(name, {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)},
+    })
+    return name
+
+
+def _site_builder(context: Any, site_builder: Any, site_dir: Path, store: str) -> Any:
+    """GX's site builder writing to ``site_dir``, reading validation results from ``store``."""
+    return site_builder(
         data_context=context,
         store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
         site_name=_SITE_NAME,
@@ -111,26 +159,18 @@ def publish_data_docs(results: list[ExpectationSuiteValidationResult], site_dir:
             "expectations": "None",
             "profiling": "None",
             # GX's default filter hides runs whose name contains "profiling"
-            "validations": {"source_store_name": _STORE_NAME, "run_name_filter": {"matches_regex": "."}},
+            "validations": {"source_store_name": store, "run_name_filter": {"matches_regex": "."}},
         },
     )
-    builder.site_section_builders["validations"].view_class = _pre_escaped_page_view()
 
-    # Gates run in parallel: one publisher at a time, or an index may miss another's run.
-    with _locked(site_dir / ".publish.lock"):
-        keys = []
-        for result in results:
-            safe = _escaped_copy(result, run_name)
-            key = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=safe.suite_name),
-                run_id=safe.meta["run_id"],
-                batch_identifier=_batch_identifier(safe),
-            )
-            store.set(key, safe)
-            keys.append(key)
-        # Renders only this call's pages; the index is rebuilt from every stored result.
-        builder.build(resource_identifiers=keys)
-    return site_dir / "index.html"
+
+def _index_copy(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
+    """What the index page reads of a result: success, statistics and meta, without the results."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+
+    return ExpectationSuiteValidationResult(success=result.success, results=[], suite_name=result.suite_name,
+                                            statistics=result.statistics, meta=result.meta,
+                                            batch_id=result.batch_id)
 
 
 @contextmanager

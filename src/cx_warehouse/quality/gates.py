@@ -8,7 +8,11 @@ stopped pipeline always leaves its evidence behind, and Data Docs are published 
 same scrubbed results.
 
 Batches are SQL that Postgres runs (GX's SQL execution engine over a query asset); no table
-is pulled into pandas. A ``new_loads`` batch is the rows written by loads that no passing
+is pulled into pandas. The row-level and aggregate expectations of a suite are compiled into
+one set-based check per batch (:mod:`.compiled`), one scan instead of several per expectation,
+which GX runs and gates as one expectation per suite and severity; the gate rebuilds every
+expectation's outcome from it. Expectations without a compiled form are validated by GX one by
+one, in the same suite. A ``new_loads`` batch is the rows written by loads that no passing
 validation of the suite has covered yet, so each load is judged once when it passes, and a
 load that failed is judged again on every run until it is fixed.
 """
@@ -25,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cx_warehouse.quality import compiled as comp
 from cx_warehouse.quality.redact import MAX_ROWS as FAILING_ROWS_KEPT
 from cx_warehouse.quality.redact import scrub_result
 from cx_warehouse.quality.specs import ExpectationSpec, GateSpec, SpecError, SuiteSpec, load_gates, load_suites
@@ -90,6 +95,8 @@ class SuiteReport:
     outcomes: list[Outcome]
     seconds: float
     gx_success: bool
+    compiled_rules: int = 0
+    """How many of the outcomes came from the suite's compiled check (the rest: GX one by one)."""
 
     @property
     def failed_critical(self) -> list[Outcome]:
@@ -235,32 +242,41 @@ def _observed(result: dict[str, Any]) -> str:
     return f"{rows} unexpected ({pct:.2f}%)"
 
 
+def _exception(info: Any) -> str | None:
+    """The first line of the error GX caught while evaluating an expectation, if any."""
+    info = info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "error").splitlines()[0][:300]
+    # GX nests exception info per metric when several metrics failed.
+    for v in info.values() if isinstance(info, dict) else []:
+        if isinstance(v, dict) and v.get("raised_exception"):
+            return str(v.get("exception_message") or "error").splitlines()[0][:300]
+    return None
+
+
 def _outcome(suite: SuiteSpec, spec: ExpectationSpec, r: Any, batch: str) -> Outcome:
     """The stored view of one (already scrubbed) GX result."""
     result = dict(r.result or {})
-    info = r.exception_info or {}
-    exception = None
-    if info.get("raised_exception"):
-        exception = str(info.get("exception_message") or "error").splitlines()[0][:300]
-    else:
-        # GX nests exception info per metric when several metrics failed.
-        for v in info.values() if isinstance(info, dict) else []:
-            if isinstance(v, dict) and v.get("raised_exception"):
-                exception = str(v.get("exception_message") or "error").splitlines()[0][:300]
-                break
-    rows = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
     query = result.get("unexpected_index_query")
     if isinstance(query, str):
         # GX writes "FROM <query>" for a query asset, which does not parse: make it a subquery.
-        query = query.replace(f"FROM {batch}", f"FROM ({batch}) AS failing", 1)
+        result["unexpected_index_query"] = query.replace(f"FROM {batch}", f"FROM ({batch}) AS failing", 1)
+    return _make_outcome(suite, spec, bool(r.success), result, _exception(r.exception_info))
+
+
+def _make_outcome(suite: SuiteSpec, spec: ExpectationSpec, success: bool, result: dict[str, Any],
+                  exception: str | None) -> Outcome:
+    """The stored view of one expectation's (already scrubbed) result, GX's or a compiled rule's."""
+    rows = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
+    query = result.get("unexpected_index_query")
     pct = result.get("unexpected_percent")
     return Outcome(
-        suite=suite.name, spec=spec, success=bool(r.success) and exception is None,
+        suite=suite.name, spec=spec, success=success and exception is None,
         observed=_observed(result) if exception is None else "an error",
         element_count=result.get("element_count"), unexpected_count=result.get("unexpected_count"),
         unexpected_percent=float(pct) if pct is not None else None,
         failing_rows=json.loads(json.dumps(rows, default=_json_default)) if rows else None,
-        failing_rows_query=query if (isinstance(query, str) and not r.success) else None,
+        failing_rows_query=query if (isinstance(query, str) and not success) else None,
         exception=exception,
     )
 
@@ -274,15 +290,13 @@ def _result_format(suite: SuiteSpec) -> dict[str, Any]:
     return fmt
 
 
-def _gx_suite(gx: Any, suite: SuiteSpec) -> Any:
+def _gx_expectation(spec: ExpectationSpec) -> Any:
+    """One spec as GX's own expectation."""
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from great_expectations.expectations.metadata_types import FailureSeverity
 
-    expectations = [
-        ExpectationConfiguration(type=spec.type, kwargs=dict(spec.kwargs), severity=FailureSeverity(spec.severity),
-                                 notes=spec.notes or None).to_domain_obj()
-        for spec in suite.expectations]
-    return gx.ExpectationSuite(name=suite.name, expectations=expectations)
+    return ExpectationConfiguration(type=spec.type, kwargs=dict(spec.kwargs), severity=FailureSeverity(spec.severity),
+                                    notes=spec.notes or None).to_domain_obj()
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,10 +310,12 @@ def docs_dir() -> Path:
 
 
 def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = None,
-             publish_docs: bool = True) -> GateReport:
+             publish_docs: bool = True, compile_rules: bool = True) -> GateReport:
     """Validate every suite of a gate, store the results, publish Data Docs; never raises on failures.
 
-    Call :meth:`GateReport.raise_if_stopped` to act on the decision.
+    Call :meth:`GateReport.raise_if_stopped` to act on the decision. ``compile_rules=False``
+    validates every expectation through GX one by one, as before compilation existed (the
+    equivalence tests and the benchmark compare both).
     """
     from cx_warehouse.ingest.loader import ensure_schema
     from cx_warehouse.ingest.sources import load_sources
@@ -325,32 +341,13 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
         for name in gate.suites:
             suite = suites[name]
             load_ids = _uncovered_loads(conn, suite) if suite.batch.scope == "new_loads" else None
-            plans.append((suite, load_ids, batch_sql(conn, suite, params, load_ids)))
+            sql_text = batch_sql(conn, suite, params, load_ids)
+            plans.append((suite, load_ids, sql_text, _compile(conn, suite, sql_text, compile_rules)))
 
     t_gx = time.perf_counter()
-    gx, context, datasource = _gx_context(target)
-    for suite, load_ids, sql_text in plans:
-        started = datetime.now(UTC)
-        t = time.perf_counter()
-        asset = datasource.add_query_asset(name=suite.name, query=sql_text)
-        batch_def = asset.add_batch_definition_whole_table(f"{suite.name}-batch")
-        gx_suite = context.suites.add(_gx_suite(gx, suite))
-        vd = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{gate.name}:{suite.name}", data=batch_def, suite=gx_suite))
-        result = vd.run(result_format=_result_format(suite))
-        pairs = _pair_results(suite, gx_suite, result)
-        # Scrubbed in place, once: both the stored outcomes and Data Docs read these results.
-        for spec, r in pairs:
-            r.result = scrub_result(dict(r.result or {}), spec.column, suite.personal_data)
-        outcomes = [_outcome(suite, spec, r, sql_text) for spec, r in pairs]
-        rows = next((o.element_count for o in outcomes if o.element_count is not None), None)
-        sr = SuiteReport(suite=suite, validation_id=uuid.uuid4(), batch_rows=rows, outcomes=outcomes,
-                         seconds=time.perf_counter() - t, gx_success=bool(result.success))
-        report.suites.append(sr)
-        _store(target, gate, run, report.gate_run_id, sr, sql_text, params, load_ids or [], started)
-        for _, r in pairs:
-            r.result.pop("unexpected_index_query", None)   # stored; on a web page it is just noise
-        report.gx_results.append(result)
+    gx, _, datasource = _gx_context(target)
+    with connect(target) as store:
+        _validate_plans(gx, datasource, store, gate, run, report, plans, params)
     report.gx_seconds = time.perf_counter() - t_gx
 
     if publish_docs:
@@ -366,9 +363,192 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
     return report
 
 
+def _validate_plans(gx: Any, datasource: Any, store: Any, gate: GateSpec, run: GateRun, report: GateReport,
+                    plans: list[Any], params: dict[str, Any]) -> None:
+    """Validate each planned suite and store its outcomes (one transaction per suite) as it ends."""
+    for suite, load_ids, sql_text, compiled in plans:
+        started = datetime.now(UTC)
+        t = time.perf_counter()
+        outcomes, results = _validate_suite(gx, datasource, suite, sql_text, compiled)
+        rows = next((o.element_count for o in outcomes if o.element_count is not None), None)
+        sr = SuiteReport(suite=suite, validation_id=uuid.uuid4(), batch_rows=rows, outcomes=outcomes,
+                         seconds=time.perf_counter() - t, gx_success=all(bool(r.success) for r in results),
+                         compiled_rules=len(compiled.rules))
+        report.suites.append(sr)
+        _store(store, gate, run, report.gate_run_id, sr, sql_text, params, load_ids or [], started)
+        report.gx_results.extend(results)
+
+
+def validate_batch(suite: SuiteSpec, batch: str, *, url: str | None = None,
+                   compile_rules: bool = True) -> tuple[list[Outcome], comp.CompiledSuite, list[Any]]:
+    """Validate one suite on one batch (an SQL query) as a gate does, storing nothing.
+
+    Returns the outcomes (one per expectation, in the suite's order), how the suite was
+    compiled, and GX's (scrubbed) results. For tests and for trying a suite by hand.
+    """
+    from cx_warehouse.warehouse.connection import connect, warehouse_url
+
+    target = url or warehouse_url()
+    with connect(target, autocommit=True) as conn:
+        compiled = _compile(conn, suite, batch, compile_rules)
+    gx, _, datasource = _gx_context(target)
+    outcomes, results = _validate_suite(gx, datasource, suite, batch, compiled)
+    return outcomes, compiled, results
+
+
+def _compile(conn: Any, suite: SuiteSpec, sql_text: str, enabled: bool) -> comp.CompiledSuite:
+    """The suite's compiled checks, planned by PostgreSQL; everything plain when the batch cannot
+    even be described (GX then reports the batch's error on every expectation, as it always has)."""
+    if not enabled:
+        return comp.compile_suite(suite, {}, enabled=False)
+    try:
+        columns = comp.describe_batch(conn, sql_text)
+    except Exception as exc:  # noqa: BLE001 - GX evaluates the suite and reports the error
+        log.info("%s: batch not described (%s); GX validates every expectation", suite.name, exc)
+        return comp.compile_suite(suite, {}, enabled=False)
+    return comp.plan_checks(conn, comp.compile_suite(suite, columns), sql_text)
+
+
+def _validate_suite(gx: Any, datasource: Any, suite: SuiteSpec, sql_text: str,
+                    compiled: comp.CompiledSuite) -> tuple[list[Outcome], list[Any]]:
+    """Validate one suite's batch in GX: its compiled checks and its plain expectations together.
+
+    Returns one outcome per expectation of the file, in its order, and the GX results (scrubbed)
+    for Data Docs. A compiled check GX could not run (an error at run time, e.g. an invalid
+    regex) is validated again expectation by expectation, so each reports its own error.
+    """
+    # A batch of a query asset added for this suite and removed after it: GX saves the context's
+    # configuration (every asset, as YAML) on each change, which costs more the more assets it holds.
+    asset = datasource.add_query_asset(name=suite.name, query=sql_text)
+    try:
+        batch = asset.get_batch(asset.build_batch_request())
+        return _validate_batch(gx, batch, suite, sql_text, compiled)
+    finally:
+        datasource.delete_asset(suite.name)
+
+
+def _validate_batch(gx: Any, batch: Any, suite: SuiteSpec, sql_text: str,
+                    compiled: comp.CompiledSuite) -> tuple[list[Outcome], list[Any]]:
+    """:func:`_validate_suite` on a GX batch: one GX validation, and one more if a check failed."""
+    entries = comp.gx_expectations(compiled)
+    plain = [(i, suite.expectations[i - 1]) for i in compiled.plain]
+    result, found = _run_gx(gx, batch, suite, [e for *_, e in entries] + [_gx_expectation(spec) for _, spec in plain])
+    results = [result]
+    by_index: dict[int, Outcome] = {}
+
+    fallback: list[tuple[int, ExpectationSpec]] = []
+    failed_checks: set[int] = set()
+    for n, (check, severity, _) in enumerate(entries):
+        r = found[n]
+        if _exception(r.exception_info) is not None:
+            if id(check) not in failed_checks:
+                failed_checks.add(id(check))
+                fallback += [(rule.index, rule.spec) for rule in check.rules]
+                log.warning("%s: compiled check failed (%s); GX validates its %d expectations one by one",
+                            suite.name, _exception(r.exception_info), len(check.rules))
+            continue
+        rows = {row["rule"]: row for row in (r.result or {}).get("details", {}).get("rules", [])}
+        for rule in (rule for rule in check.rules if rule.spec.severity == severity):
+            if rule.index not in rows:
+                raise RuntimeError(f"{suite.file_label}: the compiled check returned no row for expectation "
+                                   f"{rule.index} ({rule.spec.label()})")
+            success, res = comp.rule_result(rule, rows[rule.index], compiled.columns)
+            if not success:
+                res["unexpected_index_query"] = comp.failing_rows_query(rule, suite.batch.key, sql_text)
+            res = scrub_result(res, rule.spec.column, suite.personal_data)
+            by_index[rule.index] = _make_outcome(suite, rule.spec, success, res, None)
+    for n, (i, spec) in enumerate(plain, start=len(entries)):
+        by_index[i] = _plain_outcome(suite, spec, found[n], sql_text)
+
+    if fallback:
+        again, again_found = _run_gx(gx, batch, suite, [_gx_expectation(spec) for _, spec in fallback],
+                                     suite_name=f"{suite.name} (one by one)")
+        results.append(again)
+        for n, (i, spec) in enumerate(fallback):
+            by_index[i] = _plain_outcome(suite, spec, again_found[n], sql_text)
+
+    # Data Docs: the compiled expectations show their failing rules from the scrubbed outcomes
+    for n, (check, severity, _) in enumerate(entries):
+        if id(check) not in failed_checks:
+            found[n].result = _docs_result([(r.index, by_index[r.index]) for r in check.rules
+                                            if r.spec.severity == severity], suite.batch.key)
+    return [by_index[i] for i in range(1, len(suite.expectations) + 1)], results
+
+
+DOCS_VALUES_SHOWN = 10
+"""Per failing expectation of a compiled check: distinct failing values shown in Data Docs."""
+
+
+def _docs_result(outcomes: list[tuple[int, Outcome]], key: tuple[str, ...]) -> dict[str, Any]:
+    """What Data Docs show of a compiled expectation: its failing expectations, from the scrubbed
+    outcomes (never from the check's raw rows, which hold unscrubbed failing values).
+
+    ``partial_unexpected_counts`` is what GX's renderer turns into a table ("Sampled Unexpected
+    Values"): per failing expectation a line with what was observed and allowed, then its most
+    frequent failing values among the sampled rows, how many of those rows have each and the keys
+    of a few, as GX shows them for an expectation of its own.
+    """
+    failing = [(i, o) for i, o in outcomes if not o.success]
+    table: list[dict[str, Any]] = []
+    for i, o in failing:
+        table.append({"value": f"#{i} {o.describe().split(': ', 1)[1]}", "count": o.unexpected_count or 1})
+        seen: dict[str, list[str]] = {}
+        for row in o.failing_rows or []:
+            shown = ", ".join(f"{c} = {v!r}" for c, v in row.items() if c not in key) or "(the key)"
+            seen.setdefault(shown, []).append(", ".join(str(row.get(k)) for k in key))
+        for shown, keys in sorted(seen.items(), key=lambda kv: -len(kv[1]))[:DOCS_VALUES_SHOWN]:
+            table.append({"value": f"#{i} {shown}: {len(keys)} of the rows sampled ({'; '.join(keys[:3])}"
+                                   f"{'; ...' if len(keys) > 3 else ''})", "count": len(keys)})
+    rows = [{"expectation_index": i, "expectation": o.spec.label(), "severity": o.spec.severity,
+             "observed": o.observed, "allowed": _allowed(o.spec) or None, "element_count": o.element_count,
+             "unexpected_count": o.unexpected_count, "failing_rows": o.failing_rows} for i, o in failing]
+    # unexpected_count 0: GX's renderer then shows the table without its "N unexpected values
+    # found, x% of M rows" line, which would count expectations as if they were rows
+    return {"observed_value": len(failing), "unexpected_count": 0, "partial_unexpected_counts": table,
+            "details": {"unexpected_rows": rows}}
+
+
+def _plain_outcome(suite: SuiteSpec, spec: ExpectationSpec, r: Any, sql_text: str) -> Outcome:
+    """A GX result, scrubbed in place (Data Docs publish the same object), as an outcome."""
+    r.result = scrub_result(dict(r.result or {}), spec.column, suite.personal_data)
+    outcome = _outcome(suite, spec, r, sql_text)
+    r.result.pop("unexpected_index_query", None)   # stored; on a web page it is just noise
+    return outcome
+
+
+def _run_gx(gx: Any, batch: Any, suite: SuiteSpec, expectations: list[Any],
+            suite_name: str | None = None) -> tuple[Any, list[Any]]:
+    """Run expectations on the batch; their results in the order given.
+
+    ``Batch.validate`` with a suite that is not added to the context: adding suites, validation
+    definitions and results to the (ephemeral) context's stores only serialises them again.
+    GX returns results grouped by column, not in suite order, so each expectation carries its
+    position in ``meta`` and results are matched by it, never by their order.
+    """
+    for n, e in enumerate(expectations):
+        e.meta = {**(e.meta or {}), _POSITION: n}
+    started = datetime.now(UTC)
+    result = batch.validate(gx.ExpectationSuite(name=suite_name or suite.name, expectations=expectations),
+                            result_format=_result_format(suite))
+    result.meta["run_id"] = {"run_name": None, "run_time": started.isoformat()}
+    result.meta["validation_time"] = started.isoformat()
+    found = {(r.expectation_config.meta or {}).get(_POSITION): r for r in result.results}
+    missing = [n for n in range(len(expectations)) if n not in found]
+    if missing or len(found) != len(expectations):
+        raise RuntimeError(f"{suite.file_label}: GX returned no result for {len(missing)} expectations")
+    for r in result.results:
+        r.expectation_config.meta.pop(_POSITION, None)
+    return result, [found[n] for n in range(len(expectations))]
+
+
+_POSITION = "cxw_position"
+
+
 def _gx_context(url: str) -> tuple[Any, Any, Any]:
     """An ephemeral GX context with one Postgres datasource (suites come from our files)."""
-    import great_expectations as gx
+    from cx_warehouse.quality.gx_runtime import import_gx
+
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -379,26 +559,10 @@ def _gx_context(url: str) -> tuple[Any, Any, Any]:
     return gx, context, datasource
 
 
-def _pair_results(suite: SuiteSpec, gx_suite: Any, result: Any) -> list[tuple[ExpectationSpec, Any]]:
-    """Each spec with its GX result, in the file's order.
-
-    GX returns results grouped by column, not in suite order, so they are matched by the id
-    GX gave each expectation when the suite was added, never by position.
-    """
-    by_id = {str(e.id): spec for e, spec in zip(gx_suite.expectations, suite.expectations, strict=True)}
-    found = {str(r.expectation_config.id): r for r in result.results}
-    missing = [spec.label() for i, spec in by_id.items() if i not in found]
-    if missing or len(found) != len(by_id):
-        raise RuntimeError(f"{suite.file_label}: GX returned no result for {missing}")
-    return [(spec, found[i]) for i, spec in by_id.items()]
-
-
-def _store(url: str, gate: GateSpec, run: GateRun, gate_run_id: uuid.UUID, sr: SuiteReport, sql_text: str,
+def _store(conn: Any, gate: GateSpec, run: GateRun, gate_run_id: uuid.UUID, sr: SuiteReport, sql_text: str,
            params: dict[str, Any], load_ids: list[str], started: datetime) -> None:
     """Write one validation and its expectations' outcomes; cover its loads when it passed."""
-    from cx_warehouse.warehouse.connection import connect
-
-    with connect(url) as conn:
+    with conn.transaction():
         conn.execute(
             """insert into audit.quality_validations
                (validation_id, gate, gate_run_id, suite, suite_file, run_id, batch_scope, batch_sql, batch_rows,

@@ -112,6 +112,9 @@ def expectations_dir() -> Path:
 
 def _gx_expectation_types() -> set[str]:
     """Every expectation type GX Core knows (imported lazily: GX is heavy)."""
+    from cx_warehouse.quality.gx_runtime import import_gx
+
+    import_gx()
     from great_expectations.expectations.registry import list_registered_expectation_implementations
 
     return set(list_registered_expectation_implementations())
