@@ -9,6 +9,7 @@ counts follow from the bytes on disk.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -21,7 +22,7 @@ import pytest
 
 from cx_demo.generator import FaultRates, generate, write_bulk_orders
 from cx_demo.generator.faults import HOSTILE_SNIPPETS, INVALID_VALUES, QUARANTINE_KINDS
-from cx_demo.generator.model import World
+from cx_demo.generator.model import Numbering, Shard, World, orphan_id_base
 from cx_warehouse.ingest.sources import Entity, load_sources
 
 CST = timezone(timedelta(hours=8))
@@ -36,6 +37,14 @@ def _entities() -> dict[str, Entity]:
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _digest(root: Path) -> str:
+    """One checksum of every file under ``root`` (landing zone and truth), names included."""
+    h = hashlib.sha256()
+    for rel, data in _files(root).items():
+        h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,6 +152,19 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
     a, b, c = (_files(tmp_path / n) for n in "abc")
     assert a == b
     assert a != c
+    # computed with the generator before it simulated in shards (issue 13): a world of one
+    # shard is still exactly what it was
+    assert _digest(tmp_path / "a") == "0bcc5bc639939d6670929f06445b59cbba8cd0b06be043350cfc36a8c13f75b9"
+
+
+def test_a_world_of_one_shard_is_byte_identical_to_before_sharding(demo: tuple[Path, dict[str, Any]]) -> None:
+    """The demo fixture's files and truth, checksummed with the generator before issue 13.
+
+    A change to the model, the writers or config/sources/*.yml that is meant to change the
+    data changes these checksums too: recompute them then, and say so in the commit.
+    """
+    landing, _ = demo
+    assert _digest(landing.parent) == "a7e084f4db10fbebdac5c298c30386d4970b0041ac2928f29123961523fca6d5"
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,7 +237,15 @@ def test_json_nesting_follows_the_column_paths(demo: tuple[Path, dict[str, Any]]
 # Ground truth
 # ---------------------------------------------------------------------------------------
 def test_fault_lines_point_at_the_faulty_records(demo: tuple[Path, dict[str, Any]]) -> None:
-    landing, truth = demo
+    checked = check_fault_lines(*demo)
+    for kind in ("malformed_row", "bad_encoding", "missing_required", "invalid_value", "hostile_text",
+                 "duplicate_row", "late_arrival", "email_case", "orphan_reference"):
+        assert checked[kind] > 0, kind
+
+
+def check_fault_lines(landing: Path, truth: dict[str, Any]) -> Counter[str]:
+    """Every recorded fault is on the line the truth names, and every other record is clean;
+    how many faults of each kind were checked."""
     entities = _entities()
     customer_ids: set[str] = set()
     for f in truth["files"]:
@@ -273,14 +303,15 @@ def test_fault_lines_point_at_the_faulty_records(demo: tuple[Path, dict[str, Any
         for rec in recs:
             if rec.line not in faulty_lines:
                 assert problems(rec, e) == [], (f["path"], rec.line)
-    for kind in ("malformed_row", "bad_encoding", "missing_required", "invalid_value", "hostile_text",
-                 "duplicate_row", "late_arrival", "email_case", "orphan_reference"):
-        assert checked[kind] > 0, kind
+    return checked
 
 
 def test_expected_counts_follow_from_the_files(demo: tuple[Path, dict[str, Any]]) -> None:
+    check_expected_counts(*demo)
+
+
+def check_expected_counts(landing: Path, truth: dict[str, Any]) -> None:
     """Replay the documented load rule over the bytes on disk; it must give the truth's counts."""
-    landing, truth = demo
     entities = _entities()
     by_entity: dict[str, list[dict[str, Any]]] = {}
     for f in truth["files"]:
@@ -309,7 +340,11 @@ def test_expected_counts_follow_from_the_files(demo: tuple[Path, dict[str, Any]]
 
 
 def test_one_version_per_key_per_file_and_versions_move_forward(demo: tuple[Path, dict[str, Any]]) -> None:
-    landing, truth = demo
+    assert check_versions(*demo) > 50  # orders refunded, tickets answered and resolved, tiers changed ...
+
+
+def check_versions(landing: Path, truth: dict[str, Any]) -> int:
+    """A key is at most once in a file and each later version is newer; how many updates there are."""
     entities = _entities()
     last: dict[tuple[str, ...], datetime] = {}
     updated = 0
@@ -332,7 +367,7 @@ def test_one_version_per_key_per_file_and_versions_move_forward(demo: tuple[Path
                     updated += 1
                 last[key] = version
         assert all(n == 1 for n in keys.values()), f["path"]
-    assert updated > 50  # orders refunded, tickets answered and resolved, tiers changed ...
+    return updated
 
 
 def test_fault_rates_are_near_the_configured_rates(tmp_path: Path) -> None:
@@ -444,6 +479,121 @@ def test_behaviour_the_marts_should_find() -> None:
     lo = [r["nps"] for r in full if r["driver_product"] <= 3]
     hi = [r["nps"] for r in full if r["driver_product"] >= 6]
     assert sum(hi) / len(hi) - sum(lo) / len(lo) > 2
+
+
+# ---------------------------------------------------------------------------------------
+# Worlds of several shards (issue 13): a tiny shard size keeps the world small
+# ---------------------------------------------------------------------------------------
+# A column that never changes between versions of a business object: two objects from two
+# shards under one key would show as one key with two values.
+_IMMUTABLE = {"customers": "signup_date", "orders": "ordered_at", "order_lines": "product_id",
+              "tickets": "created_at", "memberships": "member_number", "tier_changes": "changed_at",
+              "points_ledger": "created_at", "campaign_contacts": "contacted_at", "responses": "submitted_at",
+              "mentions": "posted_at"}
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """300 customers in shards of 70 (five shards, the last one short), faults raised."""
+    root = tmp_path_factory.mktemp("sharded")
+    rates = FaultRates(duplicate_delivery=0.05, duplicate_row=0.01, late_arrival=0.02, malformed_row=0.01,
+                       bad_encoding=0.01, missing_required=0.01, invalid_value=0.01, extra_column=0.05,
+                       email_case=0.2, hostile_text=0.02, orphan_reference=0.02)
+    s = generate(root / "landing", root / "truth.json", customers=300, days=45, seed=11, faults=rates, shard_size=70)
+    assert s.shards == 5
+    return root / "landing", json.loads((root / "truth.json").read_text(encoding="utf-8"))
+
+
+def test_sharded_world_has_every_key_once_across_shards(sharded: tuple[Path, dict[str, Any]]) -> None:
+    landing, truth = sharded
+    entities = _entities()
+    assert truth["params"]["shard_size"] == 70
+    assert list(truth["customers"]) == [f"C{100_001 + i}" for i in range(300)]
+    values: dict[tuple[str, ...], set[str | None]] = {}
+    emails: dict[str, str] = {}
+    handles: dict[str, str] = {}
+    customer_ids: set[str] = set()
+    owners: dict[str, set[str]] = {}
+    for f in truth["files"]:
+        e = entities[f"{f['source']}.{f['entity']}"]
+        _, recs = read_records((landing / f["path"]).read_bytes(), e)
+        for rec in recs:
+            if rec.values is None or problems(rec, e):
+                continue
+            key = (e.name,) + tuple(rec.values[k] for k in e.primary_key)
+            values.setdefault(key, set()).add(rec.values[_IMMUTABLE[e.name]])
+            if "customer_id" in rec.values:
+                owners.setdefault(e.name, set()).add(rec.values["customer_id"])
+            if e.name == "customers":
+                customer_ids.add(rec.values["customer_id"])
+                for seen, column in ((emails, "email"), (handles, "social_handle")):
+                    if rec.values[column]:
+                        assert seen.setdefault(rec.values[column], rec.values["customer_id"]) == \
+                            rec.values["customer_id"], (column, rec.values[column])
+    clashes = {k: v for k, v in values.items() if len(v) > 1}
+    assert not clashes
+    # every shard's customers are there (but those whose only row was spoiled into the quarantine)
+    assert customer_ids <= set(truth["customers"])
+    assert len(customer_ids) == truth["entities"]["crm.customers"]["distinct_keys"] > 280
+    for name in ("orders", "points_ledger", "campaign_contacts", "memberships"):  # each shard's customers made some
+        assert {(int(c[1:]) - 100_001) // 70 for c in owners[name] if c in customer_ids} == set(range(5)), name
+    assert not [p for p in landing.rglob(".*")], "a hidden (unfinished) file is left in the landing zone"
+
+
+def test_sharded_world_truth_is_exact(sharded: tuple[Path, dict[str, Any]]) -> None:
+    """Counts, distinct keys and fault lines follow from the bytes, across shard boundaries in a file."""
+    landing, truth = sharded
+    check_expected_counts(landing, truth)
+    checked = check_fault_lines(landing, truth)
+    for kind in ("malformed_row", "bad_encoding", "missing_required", "invalid_value", "hostile_text",
+                 "duplicate_row", "late_arrival", "email_case", "orphan_reference"):
+        assert checked[kind] > 0, kind
+    assert check_versions(landing, truth) > 50
+    counted = Counter(x["kind"] for f in truth["files"] for x in f["faults"])
+    assert truth["fault_counts"] == {k: counted[k] for k in truth["fault_counts"]}
+    for name, ent in truth["entities"].items():
+        files = [f for f in truth["files"] if f"{f['source']}.{f['entity']}" == name]
+        assert ent["files"] == len(files)
+        assert ent["rows"] == sum(f["rows"] for f in files) == ent["loaded"] + ent["quarantined"] + ent["duplicate"]
+        for k in ("loaded", "quarantined", "duplicate"):
+            assert ent[k] == sum(f["expected"][k] for f in files), (name, k)
+
+
+def test_sharded_world_is_deterministic_and_its_shard_size_matters(tmp_path: Path) -> None:
+    for name, shard_size in (("a", 40), ("b", 40), ("c", 50)):
+        generate(tmp_path / name / "landing", tmp_path / name / "truth.json", customers=100, days=15, seed=8,
+                 shard_size=shard_size)
+    a, b, c = (_files(tmp_path / n) for n in "abc")
+    assert a == b
+    assert a != c
+    # a world that fits in one shard ignores the shard size
+    for name, shard_size in (("d", 100), ("e", 1000)):
+        generate(tmp_path / name / "landing", tmp_path / name / "truth.json", customers=100, days=15, seed=8,
+                 shard_size=shard_size)
+    assert _files(tmp_path / "d") == _files(tmp_path / "e")
+
+
+def test_a_later_shard_never_draws_an_id_an_earlier_one_drew() -> None:
+    """Two shards of the same customers (same seeds, same first draws): the second must draw
+    every e-mail, handle, post and response id anew."""
+    kw: dict[str, Any] = {"customers": 60, "days": 60, "start": date(2025, 11, 1), "seed": 3, "faults": FaultRates()}
+    first = World(**kw, shard=Shard(0, 0, 60))
+    first.run()
+    first.record_taken()
+    again = World(**kw, shard=Shard(1, 0, 60, first.taken, Numbering()))
+    again.run()
+    assert first._emails and first._handles and first._post_ids and first._response_ids
+    assert not first._emails & again._emails
+    assert not first._handles & again._handles
+    assert not first._post_ids & again._post_ids
+    assert not first._response_ids & again._response_ids
+    assert {c.customer_id for c in first.customers} == {c.customer_id for c in again.customers}  # same people
+
+
+def test_orphan_customer_ids_stay_outside_the_customer_range() -> None:
+    assert orphan_id_base(3_000) == orphan_id_base(799_999) == 900_000  # the ids worlds have always had
+    for customers in (800_000, 1_000_000, 9_000_000):
+        assert orphan_id_base(customers) > 100_000 + customers
 
 
 def test_progress_is_reported(tmp_path: Path) -> None:

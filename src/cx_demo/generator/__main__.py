@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from cx_demo.generator import FaultRates, generate, write_bulk_orders
+from cx_demo.generator.pipeline import SHARD_SIZE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 11, 1), help="first day, YYYY-MM-DD")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--shard-size", type=int, default=SHARD_SIZE,
+                        help="customers simulated at a time (memory grows with it; default %(default)s)")
     parser.add_argument("--clean", action="store_true", help="plant no faults")
     parser.add_argument("--bulk-orders", type=Path, metavar="CSV",
                         help="instead: write one large orders CSV for benchmarks")
@@ -36,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--landing and --truth are required (or use --bulk-orders)")
     say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     summary = generate(args.landing, args.truth, customers=args.customers, days=args.days, start=args.start,
-                       seed=args.seed, faults=faults, progress=say)
+                       seed=args.seed, faults=faults, progress=say, shard_size=args.shard_size)
     print(json.dumps({"files": summary.files, "rows": summary.rows, "bytes": summary.bytes,
-                      "seconds": summary.seconds, "fault_counts": summary.fault_counts,
+                      "seconds": summary.seconds, "shards": summary.shards, "fault_counts": summary.fault_counts,
                       "entities": summary.entities}, indent=1))
     return 0
 

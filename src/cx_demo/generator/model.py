@@ -25,15 +25,27 @@ analysis finds real signal.
 The output is a list of :class:`Instance` per entity: one business object (a customer, an
 order, a ticket ...) with its versions over time. Delivery (which daily file gets which
 version) and faults in the files are the writers' job.
+
+A large world is simulated in shards (:class:`Shard`): independent sub-worlds of consecutive
+customers, one after the other, so memory holds one shard at a time. A shard draws its
+customers from their own seeds as a whole world would, runs its own crowd (people outside the
+CRM, in proportion to its customers) and numbers its business objects after the shards before
+it; identifiers drawn at random (e-mails, handles, post and response ids) are checked against
+the earlier shards' (:class:`TakenIds`) so every key stays unique. The first shard of any world
+is exactly the world of that many customers.
 """
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import functools
+import hashlib
+import heapq
 import math
 import random
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -76,6 +88,12 @@ DRIVER_WEIGHTS = {"product": 0.30, "service": 0.22, "price": 0.16, "convenience"
 BRAND_FOLLOWERS = {"weibo": 1_280_000, "wechat": 560_000, "xiaohongshu": 430_000, "douyin": 910_000, "x": 48_000,
                    "instagram": 95_000}
 SERVQUAL = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
+MAX_CUSTOMERS = 10_000_000
+"""Member numbers (``idx * 7919 mod 10^8``) stay unique far beyond this; time is the real limit."""
+ENTITIES = ("crm.customers", "crm.orders", "crm.order_lines", "crm.tickets", "crm.memberships",
+            "crm.tier_changes", "crm.points_ledger", "crm.campaign_contacts", "survey.responses",
+            "social.mentions")
+"""The entities the model fills (``source.entity``): what :meth:`World.instances` builds."""
 
 _ONLINE_HOURS = (1.0, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.0, 1.5, 2.0, 2.5, 2.5, 2.5, 2.2, 2.2, 2.2, 2.2, 2.2,
                  2.5, 3.0, 3.5, 3.5, 3.0, 2.0)
@@ -271,17 +289,87 @@ class Customer:
 
 
 # ---------------------------------------------------------------------------------------
+# Shards
+# ---------------------------------------------------------------------------------------
+class TakenIds:
+    """Identifiers drawn by earlier shards, per kind, as a sorted array of 64-bit fingerprints.
+
+    Eight bytes an identifier instead of a set of strings keeps a 1M-customer world's few
+    million e-mails, handles, post and response ids in tens of MB. Two identifiers sharing a
+    fingerprint only make a later shard draw again, which is as deterministic as the rest.
+    """
+
+    def __init__(self) -> None:
+        self._taken: dict[str, array[int]] = {}
+
+    @staticmethod
+    def _fingerprint(value: str) -> int:
+        return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
+
+    def has(self, kind: str, value: str) -> bool:
+        taken = self._taken.get(kind)
+        if not taken:
+            return False
+        fp = self._fingerprint(value)
+        i = bisect.bisect_left(taken, fp)
+        return i < len(taken) and taken[i] == fp
+
+    def add(self, kind: str, values: Iterable[str]) -> None:
+        new = sorted({self._fingerprint(v) for v in values})
+        self._taken[kind] = array("Q", heapq.merge(self._taken.get(kind, array("Q")), new))
+
+
+@dataclass
+class Numbering:
+    """How many business objects the earlier shards numbered: a shard's ids continue from here."""
+
+    orders_per_day: dict[str, int] = field(default_factory=dict)
+    tickets: int = 0
+    contacts: int = 0
+    ledger: int = 0
+    tier_changes: int = 0
+
+
+@dataclass
+class Shard:
+    """Where a :class:`World` sits in a larger world: its first customer's index, the world's
+    size (which decides the range of orphan customer ids) and what earlier shards drew."""
+
+    index: int = 0
+    first_customer: int = 0
+    total_customers: int = 0
+    taken: TakenIds = field(default_factory=TakenIds)
+    numbering: Numbering = field(default_factory=Numbering)
+
+
+def orphan_id_base(total_customers: int) -> int:
+    """First of the 99,999 customer ids no customer has (orphan references point there).
+
+    Real ids run from C100001 to C{100000 + total}. The base is 900000, the range worlds of
+    up to 799,999 customers have always used, times ten until it is above the real ids.
+    """
+    base = 900_000
+    while base <= 100_000 + total_customers:
+        base *= 10
+    return base
+
+
+# ---------------------------------------------------------------------------------------
 # The world
 # ---------------------------------------------------------------------------------------
 class World:
     """Simulates ``customers`` customers over ``days`` days from ``start``.
 
-    Call :meth:`run`, then :meth:`instances` for the rows of every entity.
+    Call :meth:`run`, then :meth:`instances` for the rows of each entity. With ``shard`` it is
+    one shard of a larger world (see the module docstring); without, a world of its own.
     """
 
-    def __init__(self, *, customers: int, days: int, start: date, seed: int, faults: FaultRates) -> None:
-        if customers < 1 or customers > 800_000:
-            raise ValueError("customers must be between 1 and 800000")
+    def __init__(self, *, customers: int, days: int, start: date, seed: int, faults: FaultRates,
+                 shard: Shard | None = None) -> None:
+        shard = shard or Shard(total_customers=customers)
+        total = max(shard.total_customers, shard.first_customer + customers)
+        if customers < 1 or total > MAX_CUSTOMERS:
+            raise ValueError(f"customers must be between 1 and {MAX_CUSTOMERS}")
         if days < 1:
             raise ValueError("days must be at least 1")
         self.n_customers = customers
@@ -289,15 +377,20 @@ class World:
         self.start = start
         self.seed = seed
         self.faults = faults
+        self.shard = shard
+        self.taken = shard.taken
+        self.orphan_base = orphan_id_base(total)
         self.start_ts = calendar.timegm(start.timetuple()) - LOCAL_OFFSET
         self.end_ts = self.start_ts + days * DAY
         self.dates = [start + timedelta(days=i) for i in range(days)]
         self.demand = [season.demand(d) for d in self.dates]
         self._month_starts = [i for i, d in enumerate(self.dates) if d.day == 1]
         self._survey_days = [i for i, d in enumerate(self.dates) if d.day == 15 and d.month in (2, 5, 8, 11)]
+        self._mmdd = [f"{d:%m-%d}" for d in self.dates]
         self._days_by_mmdd: dict[str, list[int]] = {}
-        for i, d in enumerate(self.dates):
-            self._days_by_mmdd.setdefault(f"{d:%m-%d}", []).append(i)
+        for i, mmdd in enumerate(self._mmdd):
+            self._days_by_mmdd.setdefault(mmdd, []).append(i)
+        self._calendar_days = frozenset(self._month_starts) | frozenset(self._survey_days)
         self.customers: list[Customer] = []
         self.orders: list[Order] = []
         self.tickets: list[Ticket] = []
@@ -339,15 +432,36 @@ class World:
     def run(self, progress: Callable[[str], None] | None = None) -> None:
         """Create and simulate every customer, then the crowd outside the CRM."""
         step = max(1, self.n_customers // 5)
-        for idx in range(self.n_customers):
-            c = self._make_customer(idx)
+        first = self.shard.first_customer
+        for n in range(self.n_customers):
+            c = self._make_customer(first + n)
             self.customers.append(c)
             self._simulate(c)
-            if progress and (idx + 1) % step == 0:
-                progress(f"simulated {idx + 1}/{self.n_customers} customers")
+            # What only the customer's own simulation needed (the crowd that follows uses its own
+            # generator): a shard of 100,000 customers holds 250 MB less.
+            del c.rng
+            c.ledger_intents.clear()
+            c.spend.clear()
+            if progress and (n + 1) % step == 0:
+                progress(f"simulated {n + 1}/{self.n_customers} customers")
         self._simulate_crowd()
-        self._ensure_model_faults()
+        if self.shard.index == 0:  # once per world: the first shard is a whole world of its own
+            self._ensure_model_faults()
         self._assign_ids()
+
+    def record_taken(self) -> None:
+        """Add the identifiers this shard drew to :attr:`taken`, for the shards after it."""
+        self.taken.add("email", self._emails)
+        self.taken.add("handle", self._handles)
+        self.taken.add("post", (f"{platform}:{pid}" for platform, pid in self._post_ids))
+        self.taken.add("response", self._response_ids)
+
+    def _free(self, kind: str, local: set[str], value: str) -> bool:
+        """Whether ``value`` is still free: neither this shard nor an earlier one drew it."""
+        return value not in local and not self.taken.has(kind, value)
+
+    def _orphan_customer_id(self, rng: random.Random) -> str:
+        return f"C{self.orphan_base + rng.randrange(99_999):06d}"
 
     def _ensure_model_faults(self) -> None:
         """Plant each model-level fault kind with a non-zero rate at least once.
@@ -360,7 +474,7 @@ class World:
                 and not any(t.orphan for t in self.tickets):
             d = rng.randrange(self.days)
             pid, _, _, price = rng.choice(text.PRODUCTS)
-            order = Order(None, f"C{900_000 + rng.randrange(99_999):06d}", self.at(d, rng), "web", None,
+            order = Order(None, self._orphan_customer_id(rng), self.at(d, rng), "web", None,
                           [(pid, 1, price * 100, 0)], 0, orphan=True)
             self.orders.append(order)
         late = any(o.late_days for o in self.orders) or any(t.late_days for t in self.tickets) \
@@ -414,7 +528,7 @@ class World:
                     candidate = f"{local}@qq.com"
                 else:
                     candidate = f"{local}@{rng.choice(domains)}"
-                if candidate not in self._emails:
+                if self._free("email", self._emails, candidate):
                     email = candidate
                     self._emails.add(candidate)
                     break
@@ -440,7 +554,7 @@ class World:
                 else:
                     base = (local_parts[0] if email is None else email.split("@")[0]).replace(".", "_")
                     candidate = f"@{base[:12]}_{rng.choice(text.HANDLE_WORDS)}{rng.randint(1, 99)}"
-                if candidate not in self._handles:
+                if self._free("handle", self._handles, candidate):
                     handle = candidate
                     self._handles.add(candidate)
                     break
@@ -558,11 +672,19 @@ class World:
         p_ticket = 0.0015 if c.complainer else 0.0005
         p_referral = 0.001 if (c.archetype == "loyal" or c.advocate) else 0.0
         p_post = (0.006 if c.advocate else 0.0008) if c.handle else 0.0
+        # what _rate gives without asking it each day (this loop runs customers x days times)
+        never = c.archetype in ("one_time", "prospect")
+        steady = c.rate if c.archetype in ("loyal", "regular") else None
         for d in range(first_day, self.days):
             if d in special:
                 self._special(c, d)
             forced = c.forced_orders.pop(d, None) if c.forced_orders else None
-            rate = self._rate(c, d) * demand[d]
+            if never:
+                rate = 0.0
+            elif steady is not None:
+                rate = steady * demand[d]
+            else:
+                rate = self._rate(c, d) * demand[d]
             if c.one_time_day == d:
                 rate = 1.0
             if forced is not None or (rate > 0 and rng.random() < rate):
@@ -580,7 +702,7 @@ class World:
 
     def _special_days(self, c: Customer) -> set[int]:
         """Window days on which something calendar-driven may happen to this customer."""
-        days = set(self._month_starts) | set(self._survey_days)
+        days = set(self._calendar_days)
         for mmdd in (c.profile["signup_date"][5:], (c.profile["birth_date"] or "")[5:]):
             days.update(self._days_by_mmdd.get(mmdd, ()))
         return days
@@ -644,12 +766,12 @@ class World:
                 profile["marketing_opt_in"] = not profile["marketing_opt_in"]
             elif what == "social_handle" and c.handle is None:
                 candidate = f"@{c.customer_id.lower()}_{rng.choice(text.HANDLE_WORDS)}"
-                if candidate not in self._handles:
+                if self._free("handle", self._handles, candidate):
                     self._handles.add(candidate)
                     profile["social_handle"] = candidate
             elif what == "email" and c.email:
                 candidate = f"{c.email.split('@')[0]}.new{rng.randint(1, 99)}@{rng.choice(text.ZH_EMAIL_DOMAINS)}"
-                if candidate not in self._emails:
+                if self._free("email", self._emails, candidate):
                     self._emails.add(candidate)
                     profile["email"] = candidate
             c.profile_versions.append((ts, dict(profile)))
@@ -660,10 +782,10 @@ class World:
             return
         rng = c.rng
         signup = c.profile["signup_date"]
-        if signup[5:] == f"{today:%m-%d}" and signup[:4] != str(today.year) and rng.random() < 0.3:
+        if signup[5:] == self._mmdd[d] and signup[:4] != str(today.year) and rng.random() < 0.3:
             self._contact(c, "milestone", self.at(d, rng), "CMP-MILESTONE-ANNIV")
         birth = c.profile["birth_date"]
-        if birth and birth[5:] == f"{today:%m-%d}":
+        if birth and birth[5:] == self._mmdd[d]:
             c.ledger_intents.append((self.day_start(d) + 9 * HOUR + rng.randrange(HOUR), c.next_seq(), "birthday", None))
 
     # -- orders -------------------------------------------------------------------------
@@ -704,7 +826,7 @@ class World:
         order = Order(c, c.customer_id, ts, channel, store_id, lines, c.next_seq())
         self.orders.append(order)
         if coupon is None and rng.random() < self.faults.orphan_reference:
-            order.customer_id = f"C{900_000 + rng.randrange(99_999):06d}"
+            order.customer_id = self._orphan_customer_id(rng)
             order.customer = None
             order.orphan = True
             return
@@ -776,7 +898,7 @@ class World:
             t.lang = lang
         self.tickets.append(t)
         if rng.random() < self.faults.orphan_reference:
-            t.customer_id = f"C{900_000 + rng.randrange(99_999):06d}"
+            t.customer_id = self._orphan_customer_id(rng)
             t.orphan = True
         else:
             t.late_days = self._late(rng, ts)
@@ -1092,7 +1214,7 @@ class World:
             email_value = email
         for _ in range(10):
             response_id = f"R{rng.getrandbits(60):015x}"
-            if response_id not in self._response_ids:
+            if self._free("response", self._response_ids, response_id):
                 break
         self._response_ids.add(response_id)
         row.update({
@@ -1221,14 +1343,14 @@ class World:
             else:
                 pid = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
                               for _ in range(11))
-            if (platform, pid) not in self._post_ids:
+            if (platform, pid) not in self._post_ids and not self.taken.has("post", f"{platform}:{pid}"):
                 self._post_ids.add((platform, pid))
                 return pid
         raise RuntimeError("could not draw a unique post id")
 
     # -- the crowd: people who are not (identifiably) in the CRM -------------------------
     def _simulate_crowd(self) -> None:
-        rng = random.Random(f"{self.seed}:crowd")
+        rng = random.Random(f"{self.seed}:crowd" + (f":{self.shard.index}" if self.shard.index else ""))
         prospects = [c for c in self.customers if c.email and c.archetype == "prospect"]
         others = [c for c in self.customers if c.email]
         all_platforms = CN_PLATFORMS + (("x", 12), ("instagram", 12))
@@ -1272,35 +1394,89 @@ class World:
 
     # -- identifiers --------------------------------------------------------------------
     def _assign_ids(self) -> None:
-        """Number business objects in time order, as the source systems would have."""
+        """Number business objects in time order, as the source systems would have.
+
+        A shard's numbers continue after the earlier shards' (so ids stay unique across the
+        world); in time order within the shard.
+        """
         def key(obj: Any) -> tuple[int, str, int]:
             return (obj.ts, obj.customer_id, obj.seq)
 
-        per_day: dict[str, int] = {}
+        numbering = self.shard.numbering
+        per_day = numbering.orders_per_day
         for o in sorted(self.orders, key=key):
             day = _local_date(o.ts).replace("-", "")
             per_day[day] = per_day.get(day, 0) + 1
             o.order_id = f"SO{day}{per_day[day]:05d}"
-        for n, t in enumerate(sorted(self.tickets, key=key), start=1):
+        for n, t in enumerate(sorted(self.tickets, key=key), start=numbering.tickets + 1):
             t.ticket_id = f"TK{n:07d}"
-        for n, ct in enumerate(sorted(self.contacts, key=key), start=1):
+        for n, ct in enumerate(sorted(self.contacts, key=key), start=numbering.contacts + 1):
             ct.contact_id = f"CC{n:07d}"
-        for n, e in enumerate(sorted(self.ledger, key=key), start=1):
+        for n, e in enumerate(sorted(self.ledger, key=key), start=numbering.ledger + 1):
             e.entry_id = f"PL{n:08d}"
-        for n, tc in enumerate(sorted(self.tier_changes, key=key), start=1):
+        for n, tc in enumerate(sorted(self.tier_changes, key=key), start=numbering.tier_changes + 1):
             tc.tier_change_id = f"TC{n:06d}"
+        numbering.tickets += len(self.tickets)
+        numbering.contacts += len(self.contacts)
+        numbering.ledger += len(self.ledger)
+        numbering.tier_changes += len(self.tier_changes)
 
     # -- rows ---------------------------------------------------------------------------
-    def instances(self) -> dict[str, list[Instance]]:
-        """Every entity's business objects with their versions, keyed ``source.entity``."""
-        out: dict[str, list[Instance]] = {
-            "crm.customers": [], "crm.orders": [], "crm.order_lines": [], "crm.tickets": [],
-            "crm.memberships": [], "crm.tier_changes": [], "crm.points_ledger": [],
-            "crm.campaign_contacts": [], "survey.responses": self.responses, "social.mentions": self.mentions,
+    def instances(self, entity: str) -> list[Instance]:
+        """One entity's business objects with their versions (``entity`` is ``source.entity``,
+        one of :data:`ENTITIES`).
+
+        Built one entity at a time, on demand: the rows of every entity at once are about as
+        large as the simulated world itself.
+        """
+        build: dict[str, Callable[[], list[Instance]]] = {
+            "crm.customers": self._customer_rows, "crm.orders": self._order_rows,
+            "crm.order_lines": self._order_line_rows, "crm.tickets": self._ticket_rows,
+            "crm.memberships": self._membership_rows, "crm.tier_changes": self._tier_change_rows,
+            "crm.points_ledger": self._ledger_rows, "crm.campaign_contacts": self._contact_rows,
+            "survey.responses": lambda: self.responses, "social.mentions": lambda: self.mentions,
         }
+        if entity not in build:
+            raise KeyError(f"the model has no entity {entity!r}")
+        return build[entity]()
+
+    def release(self, entity: str) -> None:
+        """Drop the objects only ``entity``'s rows are built from, once they are planned.
+
+        A shard's plans and its world together are its peak memory; what is released here no
+        longer counts twice. Orders and customers stay: several entities are built from them.
+        :meth:`instances` of a released entity is empty.
+        """
+        if entity == "survey.responses":
+            self.responses = []
+        elif entity == "social.mentions":
+            self.mentions = []
+            self._posts_by_day = {}
+        elif entity == "crm.tickets":
+            self.tickets = []
+        elif entity == "crm.points_ledger":
+            self.ledger = []
+        elif entity == "crm.campaign_contacts":
+            self.contacts = []
+        elif entity == "crm.tier_changes":
+            self.tier_changes = []
+
+    def discard(self) -> None:
+        """Let go of everything simulated (the rows are planned): the next shard starts from nothing."""
+        for entity in ENTITIES:
+            self.release(entity)
+        self.customers, self.orders, self.memberships = [], [], []
+        self._post_ids, self._emails, self._handles, self._response_ids = set(), set(), set(), set()
+
+    def _customer_rows(self) -> list[Instance]:
+        out = []
         for c in self.customers:
             versions = [(ts, {**p, "updated_at": ts}) for ts, p in c.profile_versions]
-            out["crm.customers"].append(Instance("crm.customers", (c.customer_id,), versions, c.signup_ts))
+            out.append(Instance("crm.customers", (c.customer_id,), versions, c.signup_ts))
+        return out
+
+    def _order_rows(self) -> list[Instance]:
+        out = []
         for o in self.orders:
             rows = [(o.ts, "paid")] + sorted(o.status_events)
             versions = []
@@ -1311,14 +1487,23 @@ class World:
                     "order_total": Money(o.total_cents), "discount_total": Money(o.discount_cents), "updated_at": ts,
                 }))
             fault = "orphan_reference" if o.orphan else "late_arrival" if o.late_days else None
-            out["crm.orders"].append(Instance("crm.orders", (o.order_id,), versions, o.ts, o.late_days, fault))
+            out.append(Instance("crm.orders", (o.order_id,), versions, o.ts, o.late_days, fault))
+        return out
+
+    def _order_line_rows(self) -> list[Instance]:
+        out = []
+        for o in self.orders:
             for n, (pid, qty, unit, disc) in enumerate(o.lines, start=1):
-                name, category = next((p[1], p[2]) for p in text.PRODUCTS if p[0] == pid)
-                out["crm.order_lines"].append(Instance("crm.order_lines", (o.order_id, n), [(o.ts, {
+                name, category = _PRODUCT_NAMES[pid]
+                out.append(Instance("crm.order_lines", (o.order_id, n), [(o.ts, {
                     "order_id": o.order_id, "line_number": n, "product_id": pid, "product_name": name,
                     "category": category, "quantity": qty, "unit_price": Money(unit), "discount": Money(disc),
                     "updated_at": o.ts,
                 })], o.ts, o.late_days))
+        return out
+
+    def _ticket_rows(self) -> list[Instance]:
+        out = []
         for t in self.tickets:
             state: dict[str, Any] = {
                 "ticket_id": t.ticket_id, "customer_id": t.customer_id, "channel": t.channel, "category": t.category,
@@ -1342,21 +1527,32 @@ class World:
                 state["updated_at"] = ts
                 versions.append((ts, dict(state)))
             fault = "orphan_reference" if t.orphan else "late_arrival" if t.late_days else None
-            out["crm.tickets"].append(Instance("crm.tickets", (t.ticket_id,), versions, t.ts, t.late_days, fault))
+            out.append(Instance("crm.tickets", (t.ticket_id,), versions, t.ts, t.late_days, fault))
+        return out
+
+    def _membership_rows(self) -> list[Instance]:
+        out = []
         for m in self.memberships:
             versions = [(ts, {"customer_id": m.customer_id, "member_number": m.member_number, "tier": tier,
                               "joined_at": m.joined_ts, "tier_since": since, "updated_at": ts})
                         for ts, tier, since in m.versions]
-            out["crm.memberships"].append(Instance("crm.memberships", (m.customer_id,), versions, m.joined_ts))
-        for tc in self.tier_changes:
-            out["crm.tier_changes"].append(Instance("crm.tier_changes", (tc.tier_change_id,), [(tc.ts, {
-                "tier_change_id": tc.tier_change_id, "customer_id": tc.customer_id, "from_tier": tc.from_tier,
-                "to_tier": tc.to_tier, "changed_at": tc.ts, "reason": tc.reason})], tc.ts))
-        for e in self.ledger:
-            out["crm.points_ledger"].append(Instance("crm.points_ledger", (e.entry_id,), [(e.ts, {
-                "entry_id": e.entry_id, "customer_id": e.customer_id, "entry_type": e.entry_type, "reason": e.reason,
-                "points": e.points, "order_id": e.order.order_id if e.order else None, "created_at": e.ts,
-                "expires_at": e.expires_ts})], e.ts, e.late_days, "late_arrival" if e.late_days else None))
+            out.append(Instance("crm.memberships", (m.customer_id,), versions, m.joined_ts))
+        return out
+
+    def _tier_change_rows(self) -> list[Instance]:
+        return [Instance("crm.tier_changes", (tc.tier_change_id,), [(tc.ts, {
+            "tier_change_id": tc.tier_change_id, "customer_id": tc.customer_id, "from_tier": tc.from_tier,
+            "to_tier": tc.to_tier, "changed_at": tc.ts, "reason": tc.reason})], tc.ts) for tc in self.tier_changes]
+
+    def _ledger_rows(self) -> list[Instance]:
+        return [Instance("crm.points_ledger", (e.entry_id,), [(e.ts, {
+            "entry_id": e.entry_id, "customer_id": e.customer_id, "entry_type": e.entry_type, "reason": e.reason,
+            "points": e.points, "order_id": e.order.order_id if e.order else None, "created_at": e.ts,
+            "expires_at": e.expires_ts})], e.ts, e.late_days, "late_arrival" if e.late_days else None)
+            for e in self.ledger]
+
+    def _contact_rows(self) -> list[Instance]:
+        out = []
         for ct in self.contacts:
             base = {"contact_id": ct.contact_id, "customer_id": ct.customer_id, "campaign_id": ct.campaign_id,
                     "campaign_type": ct.campaign_type, "channel": ct.channel, "contacted_at": ct.ts,
@@ -1367,8 +1563,12 @@ class World:
                 rts, responded, response = ct.response
                 versions.append((rts, {**base, "responded": responded, "responded_at": rts if responded else None,
                                        "response": response, "updated_at": rts}))
-            out["crm.campaign_contacts"].append(Instance("crm.campaign_contacts", (ct.contact_id,), versions, ct.ts))
+            out.append(Instance("crm.campaign_contacts", (ct.contact_id,), versions, ct.ts))
         return out
+
+
+_PRODUCT_NAMES = {p[0]: (p[1], p[2]) for p in text.PRODUCTS}
+"""Product id -> (name, category): one look-up per order line instead of a search."""
 
 
 class Money(int):
