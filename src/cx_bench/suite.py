@@ -7,7 +7,7 @@
    PostgreSQL, each way on a fresh table:
 
    * ``loader``: :func:`cx_warehouse.ingest.loader.load_entity` over a landing zone holding only
-     that file, on fresh ``raw``/``audit`` schemas: checksum, COPY into a temp stage, typing
+     that file, on fresh ``raw``/``audit`` schemas: checksum, COPY into a stage, typing
      and validation, quarantine, one version per key, upsert into ``raw.crm_orders``, audit row.
    * ``copy`` (the floor): a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of the *clean
      copy* of the file into ``bench_copy.crm_orders``, a table with the same declared columns
@@ -491,10 +491,12 @@ def run_loader(url: str, landing: Path, entity: Entity, rep: int) -> dict[str, A
 
 
 def copy_table_ddl(entity: Entity, schema: str = COPY_SCHEMA) -> str:
-    """The loader's raw table, in another schema: same columns, types, lineage and key.
+    """The loader's raw table, in another schema: same columns, types, lineage, key and indexes.
 
     The lineage columns get constant defaults so a bare COPY of the declared columns
-    fills them, as the loader does.
+    fills them, as the loader does. The lineage indexes the loader's raw tables have
+    (:data:`cx_warehouse.ingest.loader.LINEAGE_INDEXED`) are created too: the floor writes the
+    same table the loader does.
     """
     from psycopg import sql
 
@@ -507,7 +509,12 @@ def copy_table_ddl(entity: Entity, schema: str = COPY_SCHEMA) -> str:
         f"constraint {ident(entity.table + '_pkey')} primary key "
         f"({', '.join(ident(k) for k in entity.primary_key)})",
     ]
-    return f"create table {ident(schema)}.{ident(entity.table)} ({', '.join(cols)})"
+    from cx_warehouse.ingest.loader import LINEAGE_INDEXED
+
+    table = f"{ident(schema)}.{ident(entity.table)}"
+    indexes = "".join(f"; create index {ident(entity.table + '_' + c.lstrip('_'))} on {table} ({ident(c)})"
+                      for c in LINEAGE_INDEXED)
+    return f"create table {table} ({', '.join(cols)}){indexes}"
 
 
 def run_copy(url: str, clean: Path, entity: Entity, rep: int) -> dict[str, Any]:
@@ -658,7 +665,7 @@ def loader_benchmark(url: str, bench_dir: Path, *, rows: int = DEFAULT_ROWS, see
         ways[way] = entry
     ways["loader"]["loads"] = (
         f"load_entity over a landing zone holding only {faulty.name} ({data['faulty_records']:,} records "
-        f"with planted faults {data.get('generator', {}).get('faults')}): checksum, COPY to a temp stage, typing and validation, "
+        f"with planted faults {data.get('generator', {}).get('faults')}): checksum, COPY to a stage, typing and validation, "
         "quarantine, one version per key, upsert into raw.crm_orders, audit row; fresh raw/audit schemas "
         "each repetition")
     ways["copy"]["loads"] = (
@@ -688,12 +695,15 @@ def loader_benchmark(url: str, bench_dir: Path, *, rows: int = DEFAULT_ROWS, see
         counts_agree = counts_agree and (r0["rows_quarantined"], r0["rows_duplicate"]) == (
             expected.get("quarantined"), expected.get("duplicate"))
     stage = [r["timings_ms"].get("stage") for r in runs["loader"] if r.get("timings_ms")]
+    validate = [r["timings_ms"].get("validate") for r in runs["loader"] if r.get("timings_ms")]
     merge = [r["timings_ms"].get("merge") for r in runs["loader"] if r.get("timings_ms")]
     breakdown = None
     if stage and merge:
         breakdown = {"stage_ms_median": statistics.median(stage), "merge_ms_median": statistics.median(merge),
-                     "note": "stage = checksum + header + COPY into the temp stage; merge = typing, "
-                             "validation, quarantine, DISTINCT ON and upsert (one statement)"}
+                     "validate_ms_median": statistics.median(v for v in validate if v is not None)
+                     if any(v is not None for v in validate) else None,
+                     "note": "stage = checksum + header + COPY into the stage; validate = typing and checking "
+                             "every value once, quarantine; merge = DISTINCT ON and the write into raw"}
     return {
         "rows": rows,
         "seed": seed,
@@ -731,13 +741,254 @@ def print_loader_report(res: dict[str, Any]) -> None:
     print(f"run order: {' '.join(res['run_order'])}")
     if res.get("loader_breakdown"):
         b = res["loader_breakdown"]
-        print(f"loader stages (median): stage {b['stage_ms_median'] / 1000:.2f} s, "
+        validate = "" if b.get("validate_ms_median") is None else f"validate {b['validate_ms_median'] / 1000:.2f} s, "
+        print(f"loader stages (median): stage {b['stage_ms_median'] / 1000:.2f} s, {validate}"
               f"merge {b['merge_ms_median'] / 1000:.2f} s")
     if not res["row_counts_agree"]:
         print("WARNING: the ways did not end with the same rows, or the loader's accounting differs "
               f"from what the generator planted ({res.get('generator_expected')})")
     print(f"loader/COPY = {fmt_ratio(res['ratios']['loader_vs_copy'])}, "
           f"dlt/loader = {fmt_ratio(res['ratios']['dlt_vs_loader'])}")
+    for g in res["goals"]:
+        print(f"  goal {g['goal']}: {fmt_ratio(g['value'])} -> {verdict(g)}")
+
+
+# ---------------------------------------------------------------------------------------
+# Ingest over a year of history
+# ---------------------------------------------------------------------------------------
+INGEST_DEFAULT_CUSTOMERS = 20_000
+INGEST_DEFAULT_HISTORY = (30, 365)
+INGEST_SEED = 42
+INGEST_WORLD_START = datetime(2025, 11, 1).date()
+GOAL_INGEST_HISTORY_GROWTH = 1.5
+"""A run over the longest history may take at most this many times a run over the shortest."""
+_RESULT_MARK = "CXBENCH-RESULT "
+
+# A long-lived interpreter that runs load_landing on request and answers with its wall time, so
+# the loader of this checkout and of another one (--compare-with) are timed the same way,
+# interleaved, each with its imports warm.
+_INGEST_WORKER = """\
+import json, sys, time
+from datetime import date
+import cx_warehouse
+from cx_warehouse.ingest.service import load_landing
+MARK = sys.argv[1]
+print(MARK + json.dumps({"package": cx_warehouse.__file__}), flush=True)
+for line in sys.stdin:
+    cmd = json.loads(line)
+    until = date.fromisoformat(cmd["until"]) if cmd.get("until") else None
+    t0 = time.perf_counter()
+    results = load_landing(cmd["url"], cmd["landing"], until=until)
+    seconds = time.perf_counter() - t0
+    files = [f for r in results for f in r.files]
+    print(MARK + json.dumps({
+        "seconds": seconds,
+        "files_loaded": sum(1 for f in files if f.status == "loaded"),
+        "files_failed": [f.error for f in files if f.status == "failed"],
+        "files_skipped": sum(r.skipped for r in results),
+        "rows_read": sum(f.rows_read for f in files),
+        "rows_loaded": sum(f.rows_loaded for f in files),
+    }), flush=True)
+"""
+
+
+class IngestWorker:
+    """One interpreter running ``load_landing`` of one checkout (this one, or ``src`` of another)."""
+
+    def __init__(self, name: str, checkout: Path | None = None) -> None:
+        env = dict(os.environ)
+        if checkout is not None:
+            env["PYTHONPATH"] = str(checkout / "src")
+            env["CX_CONFIG_DIR"] = str(checkout / "config")
+        self.name = name
+        self.proc = subprocess.Popen([sys.executable, "-c", _INGEST_WORKER, _RESULT_MARK], env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.package = str(self._answer()["package"])
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(_RESULT_MARK):
+                return dict(json.loads(line[len(_RESULT_MARK):]))
+        raise RuntimeError(f"the {self.name} ingest worker stopped (exit {self.proc.wait()})")
+
+    def load(self, url: str, landing: Path, until: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"url": url, "landing": str(landing), "until": str(until)}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._answer()
+        if answer["files_failed"]:
+            raise RuntimeError(f"{self.name}: files failed to load: {answer['files_failed'][:3]}")
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _day_folders(world: Path) -> dict[Any, list[Path]]:
+    """Every landed file of the world by its delivery-date folder (the day it arrives)."""
+    from datetime import date
+
+    def day_of(part: str) -> date | None:
+        try:
+            return date.fromisoformat(part) if len(part) == 10 else None
+        except ValueError:
+            return None
+
+    days: dict[Any, list[Path]] = {}
+    for p in sorted(world.rglob("*")):
+        if p.is_file():
+            day = next((d for d in map(day_of, p.relative_to(world).parts) if d is not None), None)
+            if day is not None:
+                days.setdefault(day, []).append(p)
+    return days
+
+
+def _deliver(world: Path, zone: Path, files: list[Path], day: Any) -> int:
+    """Copy a day's files into ``zone`` as a delivery: a copy of its own (never a link), timed
+    at noon of its delivery day, as a real landing zone would hold it. Returns the bytes."""
+    total = 0
+    noon = int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp() * 1e9)
+    for src in files:
+        dst = zone / src.relative_to(world)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        os.utime(dst, ns=(noon, noon))
+        total += dst.stat().st_size
+    return total
+
+
+def ingest_benchmark(server: EmbeddedPostgres, bench_dir: Path, *, customers: int = INGEST_DEFAULT_CUSTOMERS,
+                     history: Sequence[int] = INGEST_DEFAULT_HISTORY, repeat: int = DEFAULT_REPEAT,
+                     compare_with: Path | None = None, seed: int = INGEST_SEED,
+                     progress: Callable[[str], None] = say) -> dict[str, Any]:
+    """A daily ingest over landing zones holding ``history`` days: nothing new vs one new day.
+
+    One generated world of ``max(history) + repeat`` days. For each history length, a landing
+    zone holds the ``h`` days before the cut-off (the same last days for every length) and a
+    database of its own has them loaded. Then each repetition times, on every zone and for
+    every checkout (this one, and ``compare_with``'s loader on databases of its own), in rotated
+    order: a run after the next day's files arrived (one new day), then a run with nothing new.
+    The new days are the same files for every zone.
+    """
+    from datetime import timedelta
+
+    from cx_demo.generator import generate
+    from cx_warehouse.warehouse.connection import connect
+
+    history = sorted(set(history))
+    world_days = max(history) + repeat
+    world = bench_dir / "data" / f"ingest-world-{customers}c-{world_days}d-s{seed}"
+    if not (world / "truth.json").exists():
+        progress(f"ingest: generating {customers:,} customers x {world_days} days (cached in {world})")
+        t0 = time.perf_counter()
+        generate(world / "landing", world / "truth.json", customers=customers, days=world_days,
+                 start=INGEST_WORLD_START, seed=seed)
+        progress(f"ingest: generated in {time.perf_counter() - t0:.0f} s")
+    by_day = _day_folders(world / "landing")
+    cut = INGEST_WORLD_START + timedelta(days=max(history))  # the first new day
+    new_days = [cut + timedelta(days=k) for k in range(repeat)]
+    codes = {"current": None} | ({"compare": compare_with} if compare_with is not None else {})
+    workers = {code: IngestWorker(code, path) for code, path in codes.items()}
+    try:
+        zones: dict[int, dict[str, Any]] = {}
+        for h in history:
+            zone = bench_dir / "ingest-zones" / f"history-{h}d"
+            shutil.rmtree(zone, ignore_errors=True)
+            zone.mkdir(parents=True)
+            days = [d for d in sorted(by_day) if cut - timedelta(days=h) <= d < cut]
+            files = sum(len(by_day[d]) for d in days)
+            size = sum(_deliver(world / "landing", zone, by_day[d], d) for d in days)
+            zones[h] = {"path": zone, "days": len(days), "files": files, "bytes": size, "initial_load": {}}
+            for code, worker in workers.items():
+                db = f"bench_ingest_{code}_{h}"
+                with connect(server.url("postgres"), autocommit=True) as conn:
+                    conn.execute(f"drop database if exists {db} with (force)")
+                    conn.execute(f"create database {db} template template0 encoding UTF8")
+                progress(f"ingest: {code}: loading {h} days of history ({files:,} files, {size / 1e6:,.0f} MB)")
+                r = worker.load(server.url(db), zone, cut)
+                zones[h]["initial_load"][code] = r
+                progress(f"    {r['seconds']:.1f} s: {r['files_loaded']:,} files, {r['rows_loaded']:,} rows")
+        configs = [(code, h) for h in history for code in workers]
+        runs: dict[str, list[dict[str, Any]]] = {f"{code}/{h}d/{kind}": [] for code, h in configs
+                                                 for kind in ("new_day", "nothing_new")}
+        order: list[str] = []
+        for rep, day in enumerate(new_days):
+            for h in history:
+                zones[h].setdefault("new_day_files", []).append(
+                    {"day": str(day), "files": len(by_day.get(day, [])),
+                     "bytes": _deliver(world / "landing", zones[h]["path"], by_day.get(day, []), day)})
+            k = rep % len(configs)
+            rotated = configs[k:] + configs[:k]
+            for kind in ("new_day", "nothing_new"):
+                for code, h in rotated:
+                    name = f"{code}/{h}d/{kind}"
+                    r = workers[code].load(server.url(f"bench_ingest_{code}_{h}"), zones[h]["path"],
+                                           day + timedelta(days=1))
+                    r["repetition"] = rep + 1
+                    runs[name].append(r)
+                    order.append(name)
+                    progress(f"[rep {rep + 1}/{repeat}] {name}: {r['seconds']:.3f} s "
+                             f"({r['files_loaded']} loaded, {r['files_skipped']:,} skipped)")
+        packages = {code: w.package for code, w in workers.items()}
+    finally:
+        for w in workers.values():
+            w.close()
+    with connect(server.url("postgres"), autocommit=True) as conn:  # free the disk
+        for code, h in configs:
+            conn.execute(f"drop database if exists bench_ingest_{code}_{h} with (force)")
+
+    medians = {name: median([r["seconds"] for r in rs]) for name, rs in runs.items()}
+    short, long_ = history[0], history[-1]
+    ratios: dict[str, float | None] = {}
+    for code in workers:
+        for h in history:
+            ratios[f"{code}/{h}d: new_day vs nothing_new"] = ratio(
+                medians[f"{code}/{h}d/new_day"], medians[f"{code}/{h}d/nothing_new"])
+        for kind in ("nothing_new", "new_day"):
+            ratios[f"{code}/{kind}: {long_}d vs {short}d of history"] = ratio(
+                medians[f"{code}/{long_}d/{kind}"], medians[f"{code}/{short}d/{kind}"])
+    if "compare" in workers:
+        for h in history:
+            for kind in ("nothing_new", "new_day"):
+                ratios[f"{h}d/{kind}: compare vs current"] = ratio(
+                    medians[f"compare/{h}d/{kind}"], medians[f"current/{h}d/{kind}"])
+    goals = [goal(f"a daily run ({kind.replace('_', ' ')}) over {long_} days of history <= "
+                  f"{GOAL_INGEST_HISTORY_GROWTH}x the same over {short} days",
+                  ratios[f"current/{kind}: {long_}d vs {short}d of history"], GOAL_INGEST_HISTORY_GROWTH,
+                  at_most=True) for kind in ("nothing_new", "new_day")]
+    return {
+        "customers": customers, "seed": seed, "history_days": history, "repeat": repeat,
+        "new_days": [str(d) for d in new_days],
+        "method": ("load_landing (ensure_schema, then every entity: list, decide what is loaded, load the "
+                   "rest), timed inside a long-lived interpreter per checkout; each repetition delivers the "
+                   "next day's files (copies, mtime at noon of the day), then runs every zone and checkout "
+                   "with the new day, then again with nothing new, in rotated order"),
+        "checkouts": {code: {"path": str(path) if path else "this checkout", "package": packages[code]}
+                      for code, path in codes.items()},
+        "zones": {str(h): {k: (str(v) if k == "path" else v) for k, v in z.items()} for h, z in zones.items()},
+        "runs": runs, "run_order": order,
+        "medians_s": {k: None if v is None else round(v, 4) for k, v in medians.items()},
+        "ratios": {k: None if v is None else round(v, 3) for k, v in ratios.items()},
+        "goals": goals,
+    }
+
+
+def print_ingest_report(res: dict[str, Any]) -> None:
+    print()
+    print(f"Ingest benchmark: {res['customers']:,} customers, history {res['history_days']} days, "
+          f"{res['repeat']} new days")
+    rows = []
+    for name, m in res["medians_s"].items():
+        rs = res["runs"][name]
+        rows.append([name, str(len(rs)), fmt_seconds(m), fmt_seconds(min(r["seconds"] for r in rs)),
+                     fmt_seconds(max(r["seconds"] for r in rs)), f"{rs[0]['files_loaded']:,}",
+                     f"{rs[0]['files_skipped']:,}"])
+    print(format_table(["run", "reps", "median s", "min s", "max s", "files loaded", "files skipped"], rows))
+    for k, v in res["ratios"].items():
+        print(f"  {k}: {fmt_ratio(v)}")
     for g in res["goals"]:
         print(f"  goal {g['goal']}: {fmt_ratio(g['value'])} -> {verdict(g)}")
 
@@ -839,7 +1090,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parse-repeat", type=int, default=DEFAULT_PARSE_REPEAT,
                    help="repetitions of each DAG parse (default %(default)s)")
     p.add_argument("--skip-dlt", action="store_true", help="do not run the dlt way")
-    p.add_argument("--only", choices=("loader", "parse", "transform"), help="run only one of the benchmarks")
+    p.add_argument("--only", choices=("loader", "parse", "transform", "ingest"),
+                   help="run only one of the benchmarks")
     p.add_argument("--customers", type=int, default=None,
                    help="transform benchmark: customers in the generated world (default 50,000)")
     p.add_argument("--days", type=int, default=None, help="transform benchmark: days (default 365)")
@@ -847,6 +1099,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="transform benchmark: days of deliveries per incremental cycle (default 4, about 1%%)")
     p.add_argument("--cycles", type=int, default=None,
                    help="transform benchmark: daily cycles, each an incremental run and a full refresh (default 2)")
+    p.add_argument("--history", type=int, nargs="+", default=None, metavar="DAYS",
+                   help="ingest benchmark: days of history in the landing zones compared (default "
+                        f"{' '.join(map(str, INGEST_DEFAULT_HISTORY))}); --customers sets the world "
+                        f"(default {INGEST_DEFAULT_CUSTOMERS:,}), --repeat the new days")
+    p.add_argument("--compare-with", type=Path, default=None, metavar="CHECKOUT",
+                   help="ingest benchmark: also time the loader of another checkout (e.g. a git worktree of an "
+                        "earlier commit), side by side on databases of its own")
     p.add_argument("--port", type=int, default=None,
                    help=f"port of the benchmark's own PostgreSQL (default {DEFAULT_PORT} or a free one)")
     p.add_argument("--out", type=Path, default=None, help="results file (default <CX_HOME>/bench/results.json)")
@@ -920,6 +1179,19 @@ def main(argv: list[str] | None = None) -> int:
         bt.print_transform_report(res)
         write_results({**results, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                        "goals": goals}, out)
+    if args.only == "ingest":  # not in the default run: it generates and loads a year of files
+        say(f"ingest benchmark: own PostgreSQL in {bench_dir / 'pgdata'}")
+        pg, started_here = bench_server(bench_dir / "pgdata", args.port)
+        try:
+            res = ingest_benchmark(pg, bench_dir, customers=args.customers or INGEST_DEFAULT_CUSTOMERS,
+                                   history=args.history or INGEST_DEFAULT_HISTORY, repeat=args.repeat,
+                                   compare_with=args.compare_with)
+        finally:
+            if started_here:
+                pg.stop()
+        results["ingest"] = res
+        goals += res["goals"]
+        print_ingest_report(res)
     if args.only in (None, "parse"):
         say("DAG parse benchmark")
         res = parse_benchmark(PROJECT_DIR / "dags", repeat=args.parse_repeat)

@@ -1031,3 +1031,37 @@ def test_a_long_line_of_brackets_is_quarantined_without_stalling_the_loader(ware
     ((_, reasons, _),) = quarantined(warehouse_url, rel)
     assert reasons == ["malformed JSON: more than 5,000 arrays and objects (nested too deep to parse)"], reasons
     assert_bystanders_loaded(warehouse_url)
+
+
+# --------------------------------------------------------------------------------------
+# Issue 13: a column checked as an earlier one reuses its verdict only for the same value
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["now", "infinity", "2026-03-01T24:00:00Z", "2026-03-01T10:00:0a+08:00",
+                                   "2026-03-01", "1899-12-31T23:59:59Z"])
+def test_a_bad_value_repeated_in_a_column_checked_the_same_way_is_refused_in_both(
+        warehouse_url: str, zone: Path, value: str) -> None:
+    """updated_at is checked as ordered_at, and discount_total as order_total: where a row holds the
+    same text in both, the verdict of the first is reused, so the reason must still name both."""
+    rows = [order("G1", ordered_at="2026-03-01T09:00:00+08:00", updated_at="2026-03-01T09:00:00+08:00"),
+            order("T1", ordered_at=value, updated_at=value),
+            order("T2", ordered_at=value),
+            order("T3", updated_at=value),
+            order("N1", order_total="1e5", discount_total="1e5"),
+            order("G2", ordered_at="2026-03-01 09:00:00", updated_at="2026-03-01 09:00:00",
+                  order_total="12.50", discount_total="12.50")]
+    rel = land(zone, file_path(ORDERS), csv_text(ORDERS, rows))
+    load(warehouse_url, zone)
+    assert_loaded(warehouse_url, rel, 6, 2, 4, 0)
+    got = {line: sorted(r.split(":")[0] for r in reasons) for line, reasons, _ in quarantined(warehouse_url, rel)}
+    assert got == {
+        3: ["invalid timestamptz in ordered_at", "invalid timestamptz in updated_at"],
+        4: ["invalid timestamptz in ordered_at"],
+        5: ["invalid timestamptz in updated_at"],
+        6: ["invalid numeric in discount_total", "invalid numeric in order_total"],
+    }
+    # the reused typed value is the one the column's own cast gives (local time in Asia/Shanghai)
+    assert q(warehouse_url, "select order_id, ordered_at = updated_at, updated_at::text, discount_total::text "
+                            "from raw.crm_orders order by 1") == [
+        ("G1", True, "2026-03-01 01:00:00+00", "0"), ("G2", True, "2026-03-01 01:00:00+00", "12.50")]
+    assert_not_echoed(warehouse_url, value)
+    assert_balanced(warehouse_url)

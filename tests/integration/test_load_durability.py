@@ -312,6 +312,8 @@ def test_a_file_reported_loaded_survives_the_warehouse_being_killed(weak_server:
     assert (a["file_path"], a["status"], a["rows_read"], a["rows_loaded"]) == (
         path.relative_to(landing).as_posix(), "loaded", CRASH_ROWS, CRASH_ROWS)
     assert_balanced(a)
+    # the work tables of the load the kill interrupted were never committed: none is left to read
+    assert weak_server.query("select count(*) from pg_tables where schemaname = 'load_stage'") == [(0,)]
     print(f"\ncrash: reported after {reported - t0:.2f}s, killed {1000 * (killed - reported):.1f} ms later; "
           f"total {time.monotonic() - t0:.1f}s")
 

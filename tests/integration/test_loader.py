@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 from pathlib import Path
 
 import pytest
 
-from cx_warehouse.ingest.landing import LandingZone
-from cx_warehouse.ingest.loader import ensure_schema, load_entity
+from cx_warehouse.ingest.landing import LandedFile, LandingZone
+from cx_warehouse.ingest.loader import LINEAGE_INDEXED, ensure_schema, load_entity
 from cx_warehouse.ingest.sources import get_source
 from cx_warehouse.warehouse.connection import connect
 
@@ -46,6 +47,17 @@ def land(root: Path, entity_dir: str, day: str, name: str, content: bytes | str)
 def orders_file(root: Path, day: str, rows: list[str], name: str | None = None, header: str = HEADER) -> Path:
     name = name or f"orders_{day.replace('-', '')}.csv"
     return land(root, "crm/orders", day, name, header + "\n" + "".join(r + "\n" for r in rows))
+
+
+@pytest.fixture(autouse=True, params=["temporary", "unlogged"])
+def work_tables(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: small files are staged in temporary tables, large ones in unlogged
+    tables of schema load_stage that parallel workers can read; both must behave the same."""
+    from cx_warehouse.ingest import loader
+
+    if request.param == "unlogged":
+        monkeypatch.setattr(loader, "_PARALLEL_MIN_BYTES", 0)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -318,3 +330,210 @@ def test_concurrent_loads_of_one_entity_do_not_double(db: str, tmp_path: Path) -
     assert sum(len(r.files) for r in results) == 5
     assert sum(r.skipped for r in results) == 10
     assert q(db, "select count(*) from audit.load_audit") == [(5,)]
+
+
+# -- a daily run reads only new and changed files -------------------------------------------
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The landed files the loader opens (hashing or loading), in order."""
+    paths: list[str] = []
+    real = LandingZone._open_raw
+
+    def spy(self: LandingZone, f: LandedFile):  # type: ignore[no-untyped-def]
+        paths.append(f.path)
+        return real(self, f)
+
+    monkeypatch.setattr(LandingZone, "_open_raw", spy)
+    return paths
+
+
+def set_mtime(path: Path, seconds_ago: float) -> int:
+    """Give ``path`` an old modification time (a delivery from earlier); returns it in ns."""
+    st = path.stat()
+    mtime = st.st_mtime_ns - int(seconds_ago * 1e9)
+    os.utime(path, ns=(st.st_atime_ns, mtime))
+    return mtime
+
+
+def stamps(url: str) -> list[tuple]:
+    return q(url, "select file_path, file_size, file_mtime_ns, superseded_by is null from audit.load_audit "
+                  "where status = 'loaded' order by started_at")
+
+
+def test_a_loaded_file_whose_size_and_mtime_did_not_change_is_not_opened_again(
+        db: str, tmp_path: Path, opened: list[str]) -> None:
+    lz = LandingZone(str(tmp_path))
+    days = ["2025-11-01", "2025-11-02", "2025-11-03"]
+    files = [orders_file(tmp_path, d, [order(f"O{d}-{i}") for i in range(20)]) for d in days]
+    mtimes = [set_mtime(p, 3600) for p in files]
+    load_entity(ORDERS, url=db, landing=lz)
+    assert stamps(db) == [(f"crm/orders/{d}/orders_{d.replace('-', '')}.csv", p.stat().st_size, m, True)
+                          for d, p, m in zip(days, files, mtimes, strict=True)]
+    before = {t: table_fingerprint(db, t) for t in ("raw.crm_orders", "audit.load_audit")}
+    opened.clear()
+    r = load_entity(ORDERS, url=db, landing=lz)
+    assert (r.skipped, r.files, opened) == (3, [], [])  # nothing new: no file is read
+    assert {t: table_fingerprint(db, t) for t in before} == before
+
+    # the next day's delivery: only that file is read, the history is not
+    new = orders_file(tmp_path, "2025-11-04", [order("O4")])
+    set_mtime(new, 3600)
+    r = load_entity(ORDERS, url=db, landing=lz)
+    assert opened == ["crm/orders/2025-11-04/orders_20251104.csv"] * len(opened) and opened
+    assert [f.file_path for f in r.files] == ["crm/orders/2025-11-04/orders_20251104.csv"] and r.skipped == 3
+
+
+def test_a_redelivery_of_the_same_size_with_a_new_mtime_is_read_and_supersedes(
+        db: str, tmp_path: Path, opened: list[str]) -> None:
+    lz = LandingZone(str(tmp_path))
+    path = orders_file(tmp_path, "2025-11-01", [order("O1", total="10.00"), order("O2")])
+    set_mtime(path, 3600)
+    load_entity(ORDERS, url=db, landing=lz)
+    size = path.stat().st_size
+    orders_file(tmp_path, "2025-11-01", [order("O1", total="20.00"), order("O2")])  # same size, other bytes
+    assert path.stat().st_size == size
+    set_mtime(path, 1800)
+    opened.clear()
+    r = load_entity(ORDERS, url=db, landing=lz)
+    (f,) = r.files
+    assert f.delivery_kind == "redelivery" and f.rows_updated == 1 and opened
+    assert q(db, "select order_id, order_total::text from raw.crm_orders order by 1") == [
+        ("O1", "20.00"), ("O2", "10.00")]
+    assert [s[3] for s in stamps(db)] == [False, True]  # the first version is superseded
+
+
+def test_a_touched_file_is_hashed_once_skipped_and_its_new_mtime_recorded(
+        db: str, tmp_path: Path, opened: list[str]) -> None:
+    lz = LandingZone(str(tmp_path))
+    path = orders_file(tmp_path, "2025-11-01", [order("O1")])
+    set_mtime(path, 3600)
+    load_entity(ORDERS, url=db, landing=lz)
+    touched = set_mtime(path, -1800)  # same bytes, another time (a copy tool, a restore)
+    opened.clear()
+    r = load_entity(ORDERS, url=db, landing=lz)
+    assert (r.skipped, r.files) == (1, []) and opened == [f"{path.relative_to(tmp_path)}"]
+    assert stamps(db) == [(str(path.relative_to(tmp_path)), path.stat().st_size, touched, True)]
+    opened.clear()
+    assert load_entity(ORDERS, url=db, landing=lz).skipped == 1 and opened == []
+
+
+def test_an_mtime_too_recent_to_vouch_for_the_bytes_is_not_recorded(
+        db: str, tmp_path: Path, opened: list[str]) -> None:
+    """A same-size rewrite within the clock's step keeps the time: such a time is not trusted,
+    and the file is hashed again on the next run (as a row of a release without stamps is)."""
+    lz = LandingZone(str(tmp_path))
+    path = orders_file(tmp_path, "2025-11-01", [order("O1")])  # written just now
+    load_entity(ORDERS, url=db, landing=lz)
+    assert stamps(db)[0][2] is None
+    orders_file(tmp_path, "2025-11-01", [order("O1", total="99.00")])  # same size, same clock step
+    opened.clear()
+    (f,) = load_entity(ORDERS, url=db, landing=lz).files
+    assert f.delivery_kind == "redelivery" and opened
+    assert q(db, "select order_total::text from raw.crm_orders") == [("99.00",)]
+    # once it is older, its time is recorded when it is next hashed, and then trusted
+    mtime = set_mtime(path, 3600)
+    opened.clear()
+    assert load_entity(ORDERS, url=db, landing=lz).skipped == 1 and opened
+    assert stamps(db)[-1][2] == mtime
+    opened.clear()
+    assert load_entity(ORDERS, url=db, landing=lz).skipped == 1 and opened == []
+
+
+def test_bytes_rewritten_with_size_and_mtime_forced_back_are_found_only_by_rehash(
+        db: str, tmp_path: Path, opened: list[str]) -> None:
+    """The documented limitation (touch -r after an in-place rewrite), and its remedy."""
+    lz = LandingZone(str(tmp_path))
+    path = orders_file(tmp_path, "2025-11-01", [order("O1", total="10.00")])
+    mtime = set_mtime(path, 3600)
+    load_entity(ORDERS, url=db, landing=lz)
+    orders_file(tmp_path, "2025-11-01", [order("O1", total="30.00")])
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, mtime))  # touch -r: the old time back
+    opened.clear()
+    assert load_entity(ORDERS, url=db, landing=lz).skipped == 1 and opened == []
+    (f,) = load_entity(ORDERS, url=db, landing=lz, rehash=True).files
+    assert f.delivery_kind == "redelivery"
+    assert q(db, "select order_total::text from raw.crm_orders") == [("30.00",)]
+
+
+def test_object_store_files_are_skipped_unopened_by_their_listed_stamp(db: str, opened: list[str]) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    import fsspec
+
+    fs, root = fsspec.filesystem("memory"), f"/lz-{uuid.uuid4().hex}"
+    rel = "crm/orders/2025-11-01/orders_20251101.csv"
+    try:
+        fs.pipe(f"{root}/{rel}", (HEADER + "\n" + order("O1") + "\n").encode())
+        fs.store[f"{root}/{rel}"].created = datetime.now(UTC) - timedelta(hours=1)
+        lz = LandingZone(f"memory://{root}")
+        load_entity(ORDERS, url=db, landing=lz)
+        assert stamps(db)[0][2] is not None
+        opened.clear()
+        assert load_entity(ORDERS, url=db, landing=lz).skipped == 1 and opened == []
+        fs.pipe(f"{root}/{rel}", (HEADER + "\n" + order("O1", total="11.00") + "\n").encode())  # a new object
+        (f,) = load_entity(ORDERS, url=db, landing=lz).files
+        assert f.delivery_kind == "redelivery" and opened
+    finally:
+        fs.rm(root, recursive=True)
+
+
+def _indexes(url: str, table: str) -> dict[str, str]:
+    return dict(q(url, "select indexname, indexdef from pg_indexes where schemaname = 'raw' and tablename = %s",
+                  table))
+
+
+def test_raw_tables_are_indexed_on_load_id_and_loaded_at_new_and_existing(db: str, tmp_path: Path) -> None:
+    """The raw gates' new-loads batch (`_load_id = any(...)`) and dbt's incremental reads
+    (`_loaded_at > ...`) find the day's rows without scanning the history."""
+    for e in (ORDERS, CUSTOMERS, POINTS, RESPONSES):
+        got = _indexes(db, e.table)
+        for column in LINEAGE_INDEXED:
+            assert f"{e.table}_{column.lstrip('_')}" in got, got
+            assert got[f"{e.table}_{column.lstrip('_')}"].endswith(f"USING btree ({column})")
+    # a raw table created by an earlier release (no such index) gets them from ensure_schema
+    orders_file(tmp_path, "2025-11-01", [order(f"O{i}") for i in range(50)])
+    load_entity(ORDERS, url=db, landing=LandingZone(str(tmp_path)))
+    with connect(db, autocommit=True) as conn:
+        conn.execute("drop index raw.crm_orders_load_id")
+        conn.execute("drop index raw.crm_orders_loaded_at")
+        ensure_schema(conn, [ORDERS])
+        assert {"crm_orders_load_id", "crm_orders_loaded_at"} <= set(_indexes(db, ORDERS.table))
+        conn.execute("set enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            "explain select * from raw.crm_orders where _load_id = any(%s::uuid[])",
+            ([str(a["load_id"]) for a in audit(db)],)).fetchall())
+        assert "crm_orders_load_id" in plan
+
+
+@pytest.mark.parametrize("work_tables", ["unlogged"], indirect=True)  # temporary ones are private by definition
+def test_a_loads_work_tables_are_its_own_and_never_outlive_it(
+        db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, work_tables: str) -> None:
+    """A large file's stage and typed tables are regular (unlogged) tables so parallel workers can
+    read them; no other session may see them, and none may be left behind, loaded or failed."""
+    from cx_warehouse.ingest import loader
+
+    assert work_tables == "unlogged"
+    seen_inside: list[int] = []
+
+    seen: list[int] = []
+    real = loader._copy_fast
+
+    def copy_then_look(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        seen.append(q(db, "select count(*) from pg_tables where schemaname = 'load_stage'")[0][0])
+        cur = args[0]  # the loader's own cursor, inside the file's transaction: its stage is there
+        seen_inside.append(cur.execute("select count(*) from pg_tables where schemaname = 'load_stage'").fetchone()[0])
+        return out
+
+    monkeypatch.setattr(loader, "_copy_fast", copy_then_look)
+    orders_file(tmp_path, "2025-11-01", [order(f"O{i}") for i in range(10)])
+    land(tmp_path, "crm/orders", "2025-11-02", "orders_20251102.csv.gz", b"\x1f\x8b\x08\x00garbage")
+    orders_file(tmp_path, "2025-11-03", [order("O1", updated="2025-11-03T10:00:00Z") + ",v"], header=HEADER + ",x")
+    r = load_entity(ORDERS, url=db, landing=LandingZone(str(tmp_path)))
+    assert [f.status for f in r.files] == ["loaded", "failed", "loaded"]
+    assert seen == [0, 0]  # another session, while the stage held the file: nothing to see
+    assert seen_inside == [1, 1]  # the load's own: its stage (the typed table comes next)
+    assert q(db, "select count(*) from pg_tables where schemaname = 'load_stage'") == [(0,)]
+    assert q(db, "select count(*) from raw.crm_orders") == [(10,)]

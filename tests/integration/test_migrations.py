@@ -42,7 +42,8 @@ EXPECTED_COLUMNS = {
         "extra_columns ARRAY, parse_mode text, duplicate_of text, run_id text, "
         "data_interval_start timestamp with time zone, data_interval_end timestamp with time zone, "
         "started_at timestamp with time zone!, finished_at timestamp with time zone!, duration_ms integer, "
-        "timings_ms jsonb, error text, delivery_kind text!, rows_removed bigint!, superseded_by uuid"),
+        "timings_ms jsonb, error text, delivery_kind text!, rows_removed bigint!, superseded_by uuid, "
+        "file_mtime_ns bigint, file_version text"),
     "audit.quarantine": (
         "quarantine_id bigint!, load_id uuid!, source text!, entity text!, file_path text!, line_number bigint, "
         "reasons ARRAY!, raw_payload text, quarantined_at timestamp with time zone!"),

@@ -146,3 +146,32 @@ def test_tiny_run_dlt_ends_with_the_same_rows(bench_pg) -> None:  # type: ignore
     assert res["ways"]["dlt"]["rows_loaded"] == expected["loaded"]
     assert res["row_counts_agree"] is True
     assert res["ratios"]["dlt_vs_loader"] is not None
+
+
+def test_parser_takes_the_ingest_benchmark_flags() -> None:
+    args = bench.build_parser().parse_args(["--only", "ingest", "--history", "30", "365", "--compare-with", "/x"])
+    assert (args.only, args.history, args.compare_with) == ("ingest", [30, 365], Path("/x"))
+
+
+def test_tiny_ingest_run_reads_new_days_only_and_compares_two_checkouts(bench_pg) -> None:  # type: ignore[no-untyped-def]
+    from cx_warehouse.config.settings import PROJECT_DIR
+
+    pg, root = bench_pg
+    res = bench.ingest_benchmark(pg, root, customers=40, history=(2, 4), repeat=1, compare_with=PROJECT_DIR,
+                                 progress=lambda m: None)
+    assert set(res["checkouts"]) == {"current", "compare"}
+    assert res["checkouts"]["compare"]["package"].startswith(str(PROJECT_DIR))
+    for h in ("2", "4"):
+        zone = res["zones"][h]
+        assert zone["days"] == int(h) and zone["files"] > 0
+        for code in ("current", "compare"):
+            assert zone["initial_load"][code]["files_loaded"] == zone["files"]
+            (new,) = res["runs"][f"{code}/{h}d/new_day"]
+            (idle,) = res["runs"][f"{code}/{h}d/nothing_new"]
+            assert new["files_loaded"] == zone["new_day_files"][0]["files"] > 0
+            assert new["files_skipped"] == zone["files"]
+            assert (idle["files_loaded"], idle["files_skipped"]) == (0, zone["files"] + new["files_loaded"])
+    assert res["ratios"]["current/nothing_new: 4d vs 2d of history"] is not None
+    assert res["ratios"]["4d/nothing_new: compare vs current"] is not None
+    assert [g["passed"] is not None for g in res["goals"]] == [True, True]
+    bench.print_ingest_report(res)

@@ -11,14 +11,15 @@ import os
 import tracemalloc
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import fsspec
 import pytest
 
-from cx_warehouse.ingest.landing import CHUNK, LandedFile, LandingError, LandingZone, Line
+from cx_warehouse.ingest import landing
+from cx_warehouse.ingest.landing import CHUNK, LandedFile, LandingError, LandingZone, Line, trusted_mtime, unchanged
 from cx_warehouse.ingest.sources import get_source, load_sources
 
 ORDERS = get_source("crm").entity("orders")
@@ -398,3 +399,54 @@ def test_lines_split_across_chunks_keep_their_numbers(tmp_path: Path) -> None:
     assert [line.data for line in got] == rows
     assert [line.number for line in got] == list(range(1, 40_001))
     assert not any(line.too_long for line in got)
+
+
+# -- telling an unchanged file without reading it -----------------------------------------
+def test_the_listing_carries_size_and_mtime_locally_and_the_object_version_on_a_store(
+        tmp_path: Path, mem: str) -> None:
+    p = put(tmp_path, f"{DAY}/orders_1.csv", b"a,b\n")
+    os.utime(p, ns=(0, 1_700_000_000_123_456_789))
+    (f,) = LandingZone(str(tmp_path)).find(ORDERS)
+    assert (f.size, f.mtime_ns, f.version) == (4, 1_700_000_000_123_456_789, None)
+    assert LandingZone(str(tmp_path)).scan(ENTITIES).files["crm_orders"][0].mtime_ns == f.mtime_ns
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe(f"{mem}/{DAY}/orders_1.csv", b"a,b\n")
+    (m,) = LandingZone(f"memory://{mem}").find(ORDERS)
+    assert m.mtime_ns is not None and m.version is None  # memory:// gives a creation time only
+    # what object stores call them (s3fs, gcsfs, adlfs)
+    assert landing._info_version({"ETag": '"9a0364b9e99bb480dd25e1f0284c8555"', "size": 1}) == (
+        "ETag:9a0364b9e99bb480dd25e1f0284c8555")
+    assert landing._info_version({"VersionId": "v7", "ETag": '"x"'}) == "VersionId:v7"
+    assert landing._info_version({"generation": 1712, "etag": "CJ"}) == "generation:1712"
+    assert landing._info_version({"size": 1}) is None
+    assert landing._info_mtime_ns({"LastModified": datetime(2026, 3, 14, 1, 2, 3, 4, tzinfo=UTC)}) == (
+        1773450123000004000)
+    assert landing._info_mtime_ns({"updated": "2026-03-14T01:02:03.000004Z"}) == 1773450123000004000
+    assert landing._info_mtime_ns({"mtime": 1773450123.5}) == 1773450123500000000
+    assert landing._info_mtime_ns({"mtime": "yesterday"}) is None
+
+
+def test_unchanged_needs_the_same_size_and_then_the_same_version_or_mtime() -> None:
+    f = LandedFile(date(2026, 3, 14), f"{DAY}/orders_1.csv", 10, mtime_ns=5)
+    assert unchanged(f, 10, 5, None)
+    assert not unchanged(f, 11, 5, None)     # size
+    assert not unchanged(f, 10, 6, None)     # modification time
+    assert not unchanged(f, 10, None, None)  # recorded by a release without stamps, or too recent
+    assert not unchanged(f, None, 5, None)
+    s3 = LandedFile(date(2026, 3, 14), f"{DAY}/orders_1.csv", 10, mtime_ns=5, version="ETag:a")
+    assert unchanged(s3, 10, 9, "ETag:a")    # the object's version decides where there is one
+    assert not unchanged(s3, 10, 5, "ETag:b")
+    assert not unchanged(s3, 10, 5, None)
+    # LandedFile equality is the file's identity, not its stamp
+    assert f == LandedFile(date(2026, 3, 14), f"{DAY}/orders_1.csv", 10)
+
+
+def test_an_mtime_within_the_settle_time_of_the_read_is_not_trusted() -> None:
+    read = 1_800_000_000 * 10**9
+    old = LandedFile(date(2026, 3, 14), "x", 1, mtime_ns=read - int(landing.SETTLE_SECONDS * 1e9) - 1)
+    fresh = LandedFile(date(2026, 3, 14), "x", 1, mtime_ns=read - int(landing.SETTLE_SECONDS * 1e9) + 1)
+    future = LandedFile(date(2026, 3, 14), "x", 1, mtime_ns=read + 10**9)
+    assert trusted_mtime(old, read) == old.mtime_ns
+    assert trusted_mtime(fresh, read) is None and trusted_mtime(future, read) is None
+    assert trusted_mtime(LandedFile(date(2026, 3, 14), "x", 1), read) is None

@@ -49,7 +49,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     for n in names:
         for e in sources[n].entities:
             try:
-                summary = load_source_entity(n, e.name, until=args.until, raise_on_failure=False)
+                summary = load_source_entity(n, e.name, until=args.until, raise_on_failure=False,
+                                             rehash=args.rehash)
             except (LoadError, LandingError) as exc:
                 # One entity that cannot load (the warehouse went away and never answered again,
                 # a landing zone that stopped answering) does not stop the others.
@@ -69,4 +70,7 @@ def register(sub: Any) -> None:
     ld = sub.add_parser("load", help="load landed files without Airflow (same code as the DAG tasks)")
     ld.add_argument("--source", action="append", help="source name (repeatable; default all)")
     ld.add_argument("--until", type=iso_date, help="only files delivered before this date (YYYY-MM-DD)")
+    ld.add_argument("--rehash", action="store_true",
+                    help="hash every landed file already loaded, even one whose size and modification time "
+                         "are unchanged (finds bytes rewritten with the time set back; reads the whole history)")
     ld.set_defaults(func=cmd_load)

@@ -13,6 +13,10 @@ the rest of the code can then take for granted:
   pipes and devices are refused when listed, and again when opened: a local file is opened
   folder by folder from the root without following any link, so a swap between listing and
   opening is refused too. Otherwise a link to ``/etc/passwd`` gets loaded.
+* **Whether a file changed since it was loaded** without reading it: the listing carries each
+  file's size and modification time (nanoseconds), and on object stores that give one its
+  version (ETag, object version or generation); :func:`unchanged` compares them with what
+  ``audit.load_audit`` recorded, so a daily run opens only new and changed files.
 * **Reading is bounded.** A file is only ever streamed; a gzip that unpacks to more than
   :data:`MAX_RATIO` times its size (above :data:`RATIO_FLOOR`), or any file beyond
   :data:`MAX_BYTES`, raises :class:`LandingError` naming the file instead of exhausting memory or
@@ -33,7 +37,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any, NamedTuple
 
 from cx_warehouse.ingest.sources import CORRECTIONS_FOLDER, EXTENSIONS, Entity, pattern_regex
@@ -47,6 +51,15 @@ RATIO_FLOOR = 64 << 20
 MAX_BYTES = 16 << 30
 """No file, compressed or not, is read beyond this many bytes."""
 
+SETTLE_SECONDS = 2.0
+"""A modification time this close to the moment a file was read does not vouch for its bytes.
+
+File systems stamp writes with a coarse clock (a few milliseconds; FAT two seconds, S3's
+LastModified one second), so a second write of the same size within that step can keep the
+stamp of the bytes that were read. Such a stamp is not recorded (:func:`trusted_mtime`) and the
+next run hashes the file, by then safely older."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DELIVERY, CORRECTION = "delivery", "correction"
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 """A delivery-date folder's shape, ASCII digits only (``\\d`` also takes other scripts' digits)."""
@@ -80,6 +93,11 @@ class LandedFile:
     size: int
     kind: str = DELIVERY
     """``"delivery"``, or ``"correction"`` for a file in ``<day>/corrections/``."""
+    mtime_ns: int | None = field(default=None, compare=False)
+    """Modification time as listed (nanoseconds since the epoch); None when the store gives none."""
+    version: str | None = field(default=None, compare=False)
+    """The store's version of the object when it gives one (S3 ETag or VersionId, GCS generation,
+    Azure ETag): it changes with every write, whatever the clock says. None for local files."""
 
     @property
     def compressed(self) -> bool:
@@ -114,6 +132,16 @@ class ScanResult:
     """Per entity table (``crm_orders``): its deliveries and corrections, oldest first."""
     ignored: list[IgnoredFile] = field(default_factory=list)
     """Everything else under the root, by path."""
+
+
+class _Listed(NamedTuple):
+    """One entry of :meth:`LandingZone._listing`."""
+
+    path: str
+    size: int = 0
+    refused: str | None = None
+    mtime_ns: int | None = None
+    version: str | None = None
 
 
 class Line(NamedTuple):
@@ -225,13 +253,13 @@ class LandingZone:
         self.check()
         entities = list(entities)
         out = ScanResult(files={e.table: [] for e in entities})
-        for rel, size, refused in self._listing(""):
-            if refused is not None:
-                out.ignored.append(IgnoredFile(rel, refused))
+        for entry in self._listing(""):
+            if entry.refused is not None:
+                out.ignored.append(IgnoredFile(entry.path, entry.refused))
                 continue
-            got = _classify(rel, size, entities)
+            got = _classify(entry, entities)
             if isinstance(got, str):
-                out.ignored.append(IgnoredFile(rel, got))
+                out.ignored.append(IgnoredFile(entry.path, got))
             else:
                 out.files[got[0].table].append(got[1])
         for files in out.files.values():
@@ -245,16 +273,17 @@ class LandingZone:
         does, so links and anything outside the root are never returned."""
         self.check()
         found = []
-        for rel, size, refused in self._listing(entity.folder):
-            if refused is not None:
+        for entry in self._listing(entity.folder):
+            if entry.refused is not None:
                 continue
-            got = _classify(rel, size, [entity])
+            got = _classify(entry, [entity])
             if not isinstance(got, str) and (until is None or got[1].delivery_date < until):
                 found.append(got[1])
         return sorted(found)
 
-    def _listing(self, prefix: str) -> Iterator[tuple[str, int, str | None]]:
-        """(relative path, size, refusal reason or None) of every file under ``prefix``."""
+    def _listing(self, prefix: str) -> Iterator[_Listed]:
+        """Every file under ``prefix``: its path relative to the root, size, modification time and
+        version, or the reason it is refused."""
         if self._local:
             yield from self._walk_local(prefix)
             return
@@ -264,19 +293,19 @@ class LandingZone:
         for full, info in sorted(self.fs.find(base, detail=True, withdirs=False).items()):
             full = str(full)
             if not full.startswith(self.root + "/"):
-                yield full, 0, _OUTSIDE
+                yield _Listed(full, refused=_OUTSIDE)
                 continue
             rel = full[len(self.root) + 1 :]
             if any(part in ("", ".", "..") for part in rel.split("/")):
-                yield rel, 0, "path has an empty, '.' or '..' part: refused"
+                yield _Listed(rel, refused="path has an empty, '.' or '..' part: refused")
             elif info.get("islink"):
-                yield rel, 0, _LINK
+                yield _Listed(rel, refused=_LINK)
             elif info.get("type", "file") != "file":
-                yield rel, 0, "not a regular file: refused"
+                yield _Listed(rel, refused="not a regular file: refused")
             else:
-                yield rel, int(info.get("size") or 0), None
+                yield _Listed(rel, int(info.get("size") or 0), None, _info_mtime_ns(info), _info_version(info))
 
-    def _walk_local(self, prefix: str) -> Iterator[tuple[str, int, str | None]]:
+    def _walk_local(self, prefix: str) -> Iterator[_Listed]:
         root = self._real_root
         # Every folder between the root and the prefix must be a real folder, not a link.
         rel = ""
@@ -296,28 +325,30 @@ class LandingZone:
             except OSError as exc:
                 if not folder:
                     raise LandingError(f"CX_LANDING={self.url} cannot be listed ({exc.strerror})") from None
-                yield folder, 0, f"folder cannot be listed ({exc.strerror}): nothing in it is read"
+                yield _Listed(folder, refused=f"folder cannot be listed ({exc.strerror}): nothing in it is read")
                 continue
             for entry in entries:
                 path = f"{folder}/{entry.name}" if folder else entry.name
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError as exc:
-                    yield path, 0, f"cannot be read ({exc.strerror})"
+                    yield _Listed(path, refused=f"cannot be read ({exc.strerror})")
                     continue
                 if stat.S_ISLNK(st.st_mode):
-                    yield path, 0, _DIR_LINK if os.path.isdir(entry.path) else _LINK
+                    yield _Listed(path, refused=_DIR_LINK if os.path.isdir(entry.path) else _LINK)
                 elif stat.S_ISDIR(st.st_mode):
                     stack.append(path)
                 elif not stat.S_ISREG(st.st_mode):
-                    yield path, 0, "not a regular file (a named pipe, socket or device): refused"
+                    yield _Listed(path, refused="not a regular file (a named pipe, socket or device): refused")
                 elif st.st_nlink > 1:
-                    yield path, 0, (f"hard link (the file has {st.st_nlink} names): refused, it may be a file "
-                                    "from outside the landing zone; copy it in instead")
-                elif not _inside(os.path.realpath(os.path.join(root, path)), root):
-                    yield path, 0, _OUTSIDE
+                    yield _Listed(path, refused=(f"hard link (the file has {st.st_nlink} names): refused, it may "
+                                                 "be a file from outside the landing zone; copy it in instead"))
                 else:
-                    yield path, st.st_size, None
+                    # No realpath per file: the walk starts at the resolved root and enters only
+                    # folders that are not links, so a regular file here is inside the zone (a
+                    # year of history is thousands of files, and realpath costs an lstat per
+                    # folder of each). Opening checks again, folder by folder (_open_beneath).
+                    yield _Listed(path, st.st_size, None, st.st_mtime_ns)
 
     # -- reading -------------------------------------------------------------------------
     def full_path(self, f: LandedFile) -> str:
@@ -471,9 +502,67 @@ def _open_beneath(root: str, parts: list[str], shown: str) -> int:
         raise
 
 
+# -- has a file changed since it was loaded? --------------------------------------------
+def unchanged(f: LandedFile, size: int | None, mtime_ns: int | None, version: str | None) -> bool:
+    """True when the listing shows ``f`` as it was recorded, so its bytes need not be read.
+
+    The size must be the same; then the store's version, when either side has one (an object
+    store's ETag or generation changes with every write), else the modification time to the
+    nanosecond. A time that was not recorded (None: too recent when it was read, or a row of a
+    release before this check) never matches, so that file is hashed once more.
+
+    Not detected: bytes rewritten in place with the size kept and the modification time set back
+    (``touch -r``, some copy tools' "preserve times"); ``cxw load --rehash`` hashes every file.
+    """
+    if size is None or size != f.size:
+        return False
+    if f.version is not None or version is not None:
+        return f.version == version
+    return mtime_ns is not None and mtime_ns == f.mtime_ns
+
+
+def trusted_mtime(f: LandedFile, read_started_ns: int) -> int | None:
+    """The modification time to record for ``f``'s bytes read from ``read_started_ns`` on, or None.
+
+    A write after the read began gets a later time, unless the clock's step hides it: so a time
+    within :data:`SETTLE_SECONDS` of the read is not recorded.
+    """
+    if f.mtime_ns is None or f.mtime_ns > read_started_ns - int(SETTLE_SECONDS * 1e9):
+        return None
+    return f.mtime_ns
+
+
+def _info_mtime_ns(info: dict[str, Any]) -> int | None:
+    """An fsspec entry's modification time in nanoseconds (each backend names it differently)."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        try:
+            if isinstance(value, datetime):
+                when = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+                return (when - _EPOCH) // timedelta(microseconds=1) * 1000
+            if isinstance(value, str):
+                return _info_mtime_ns({key: datetime.fromisoformat(value.replace("Z", "+00:00"))})
+            return int(float(value) * 1e9)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
+
+
+def _info_version(info: dict[str, Any]) -> str | None:
+    """An fsspec entry's object version: S3 VersionId or ETag, GCS generation, Azure etag."""
+    for key in ("VersionId", "version_id", "generation", "ETag", "etag", "md5Hash", "content_md5"):
+        value = info.get(key)
+        if value not in (None, "", "null"):
+            return f"{key}:{str(value).strip(chr(34))}"
+    return None
+
+
 # -- classification --------------------------------------------------------------------
-def _classify(rel: str, size: int, entities: list[Entity]) -> tuple[Entity, LandedFile] | str:
-    """The entity and file ``rel`` is, or why it is none (one sentence for ``cxw status``)."""
+def _classify(entry: _Listed, entities: list[Entity]) -> tuple[Entity, LandedFile] | str:
+    """The entity and file ``entry`` is, or why it is none (one sentence for ``cxw status``)."""
+    rel = entry.path
     hits: list[tuple[Entity, LandedFile]] = []
     bad_day = None
     for e in entities:
@@ -485,7 +574,7 @@ def _classify(rel: str, size: int, entities: list[Entity]) -> tuple[Entity, Land
             if day is None:
                 bad_day = m.group("date")
             else:
-                hits.append((e, LandedFile(day, rel, size, kind)))
+                hits.append((e, LandedFile(day, rel, entry.size, kind, entry.mtime_ns, entry.version)))
     if len(hits) == 1:
         return hits[0]
     if hits:

@@ -2,12 +2,13 @@
 
 One file is one transaction, so a file is either wholly accounted for or not loaded at all:
 
-1. ``COPY`` the file into a temporary stage table whose columns are positional (``c1..cN``):
+1. ``COPY`` the file into a stage table whose columns are positional (``c1..cN``):
    names from the file header are compared with the declared columns in Python and never
-   reach SQL.
-2. Type and validate in one set-based statement (``pg_input_is_valid``, PostgreSQL 16+):
-   rows that miss a required value or hold an unparseable one go to ``audit.quarantine``
-   with their reasons, file, line and raw payload.
+   reach SQL. The stage is an unlogged table of this load, created and dropped in its
+   transaction, so that the next step can run in parallel workers.
+2. Type and validate in one set-based scan into a typed table (``pg_input_is_valid``,
+   PostgreSQL 16+): rows that miss a required value or hold an unparseable one go to
+   ``audit.quarantine`` with their reasons, file, line and raw payload.
 3. Merge the valid rows: one version per primary key (latest ``updated_at``, then last in
    file), upserted so the newest ``updated_at`` wins; a key whose version is already loaded
    counts as a duplicate.
@@ -35,9 +36,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from cx_warehouse.ingest.landing import LandedFile, LandingError, LandingZone
+from cx_warehouse.ingest.landing import LandedFile, LandingError, LandingZone, trusted_mtime, unchanged
 from cx_warehouse.ingest.sources import CORRECTIONS_FOLDER, IDENTIFIER, LINEAGE_COLUMNS, Column, Entity
-from cx_warehouse.ingest.values import column_sql
+from cx_warehouse.ingest.values import ColumnSql, column_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -51,6 +52,15 @@ _ROW_LEVEL_COPY_ERRORS = (
     "UntranslatableCharacter",
     "InvalidTextRepresentation",
 )
+STAGE_SCHEMA = "load_stage"
+"""Where a load's work tables live while its transaction runs (migration 0004 creates it)."""
+_PARALLEL_MIN_BYTES = 8 << 20
+"""Files from this size on are staged where parallel workers can read them (PostgreSQL's
+``min_parallel_table_scan_size`` is 8 MB: a smaller stage is scanned by one process anyway)."""
+_GZIP_RATIO = 5
+"""What a gzip is taken to unpack to, times its size, for that choice (CSV exports reach 10-20)."""
+_PARALLEL_ABOVE = 50_000
+"""Staged rows above which the typing scan is offered to parallel workers."""
 _ANALYZE_ABOVE = 50_000
 """Staged rows above which the planner is given statistics (too costly for small files)."""
 _UNREADABLE_SHARE = 0.5
@@ -119,9 +129,14 @@ class EntityResult:
 # ---------------------------------------------------------------------------------------
 # DDL
 # ---------------------------------------------------------------------------------------
+LINEAGE_INDEXED = ("_load_id", "_loaded_at")
+"""Lineage columns every raw table has an index on (``raw.<table>_load_id``, ``..._loaded_at``)."""
+
+
 def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
     """Migrate the warehouse (``raw`` and the audit tables are migrations' own), then create each
-    entity's raw table and add newly declared columns: those follow ``config/sources/*.yml``.
+    entity's raw table, its lineage indexes (:data:`LINEAGE_INDEXED`) and newly declared columns:
+    those follow ``config/sources/*.yml``.
 
     Safe to run concurrently from several tasks (serialised by advisory locks).
     """
@@ -148,6 +163,12 @@ def ensure_schema(conn: psycopg.Connection, entities: Iterable[Entity]) -> None:
             ]
             table = sql.Identifier("raw", e.table)
             conn.execute(sql.SQL("create table if not exists {} ({})").format(table, sql.SQL(", ").join(cols)))
+            # The daily batch: the raw gates read `_load_id = any(new loads)`, dbt's incremental
+            # models `_loaded_at > last run - look-back`. Without these both scan the whole history.
+            # On a table of an earlier release this builds them once (writes wait meanwhile).
+            for column in LINEAGE_INDEXED:
+                conn.execute(sql.SQL("create index if not exists {} on {} ({})").format(
+                    sql.Identifier(f"{e.table}_{column.lstrip('_')}"), table, sql.Identifier(column)))
             for c in e.columns:
                 conn.execute(
                     sql.SQL("alter table {} add column if not exists {} {}").format(
@@ -249,10 +270,14 @@ _REPEATS = ("exists (with recursive w(v) as (select x.line::json union all selec
 class _Statements:
     """The set-based statements that turn the stage into quarantine rows and raw rows.
 
-    Each value is trimmed and checked once (:mod:`.values`) and cast once; reasons are built
-    only for the few failing rows, which are all that is materialised besides the stage.
+    Each value is trimmed, checked (:mod:`.values`) and cast once, in one scan of the stage
+    (:attr:`typed`, which parallel workers can share); reasons are built only for the few
+    failing rows.
     """
 
+    typed: str
+    """Create the typed table: per staged row ``_rec, _line, _reasons`` (NULL when every value
+    passed), the key's text for failing rows (``_k_<key>``) and the cast values for the others."""
     bad: str
     quarantine: str
     """Insert the rows of a temp table ``{table}`` (``_rec, _line, reasons, raw_payload``) into the quarantine."""
@@ -268,7 +293,20 @@ class _Statements:
     retract: str
 
 
-def _statements(entity: Entity, file_columns: list[str] | None, embedded_newlines: bool) -> _Statements:
+_FENCE = "clock_timestamp() as _f{n}"
+"""Keeps a subquery from being inlined into the query above it, so each value it computes is
+computed once however often it is read: PostgreSQL never pulls up a subquery whose select list
+calls a volatile function. ``offset 0`` does the same but keeps the level out of parallel
+workers; a set-returning function (``generate_series(1, 1)``) keeps them but evaluates the
+whole level twice per row (ProjectSet asks the function for a second row). This costs one
+clock read per row and level."""
+
+
+def _statements(entity: Entity, file_columns: list[str] | None, embedded_newlines: bool,
+                stage: str = "stage", typed: str = "typed", temporary: bool = True) -> _Statements:
+    """The statements for one file: ``stage`` is its stage table, ``typed`` the table
+    :attr:`_Statements.typed` creates (both qualified, quoted as needed), a temporary table
+    unless ``temporary`` is false (then an unlogged one the caller drops)."""
     jsonl = file_columns is None
     cols = entity.columns
     vcols = [f"v{i}" for i in range(len(cols))]
@@ -279,34 +317,41 @@ def _statements(entity: Entity, file_columns: list[str] | None, embedded_newline
         else:
             specs.append(column_sql(entity, c, f"s.c{(file_columns or []).index(c.name) + 1}"))
     if jsonl:
-        # Fenced (offset 0) so each line is parsed as JSON once, not once per column.
+        # Fenced so each line is parsed as JSON once, not once per column.
         line_why = (f"case when octet_length(line) > {MAX_RECORD_BYTES} then 'record too long: more than "
                     f"{MAX_RECORD_BYTES:,} bytes' when length(line) - length(translate(line, '[{{', '')) > "
                     f"{JSON_MAX_NESTING} and {_NESTING} > {JSON_MAX_NESTING} then 'malformed JSON: more than "
                     f"{JSON_MAX_NESTING:,} arrays and objects (nested too deep to parse)' when not pg_input_is_valid(line, 'jsonb') then 'malformed JSON: ' "
                     "|| (pg_input_error_info(line, 'jsonb')).message end")
-        stage_src = ("(select p.*, case when p.line_why is null then p.line::jsonb end as j from "
-                     f"(select _rec, _line, line, {line_why} as line_why from stage "
-                     "where line is not null and btrim(line) <> '' offset 0) p offset 0) s")
+        stage_src = (f"(select p.*, case when p.line_why is null then p.line::jsonb end as j, {_FENCE.format(n='p')} "
+                     f"from (select _rec, _line, line, {line_why} as line_why, {_FENCE.format(n='l')} from {stage} "
+                     "where line is not null and btrim(line) <> '') p) s")
     else:
-        stage_src = "stage s"
-    # Two fenced levels: the trimmed text once, then the value every check and cast reads.
-    trimmed = ", ".join(f"{sp.value} as t{i}" for i, sp in enumerate(specs))
-    finished = ", ".join(f"{sp.finished(f'x0.t{i}')} as {v}" for i, (sp, v) in enumerate(zip(specs, vcols, strict=True)))
+        stage_src = f"{stage} s"
+    # One fenced level: each value trimmed (and normalised) once, read by every check and cast.
     carried = "s._rec, s._line" + (", s.line, s.j, s.line_why" if jsonl else "")
-    valued = f"(select x0.*, {finished} from (select {carried}, {trimmed} from {stage_src} offset 0) x0 offset 0)"
+    values = ", ".join(f"{sp.value} as {v}" for sp, v in zip(specs, vcols, strict=True))
+    valued = f"(select {carried}, {values}, {_FENCE.format(n='v')} from {stage_src})"
 
-    # -- rows that fail: reasons once per value, only for failing rows --------------------
-    whys, conditions, reasons = [], [], []
+    # -- every value checked and cast once: reasons only for failing rows -------------------
+    # A column checked exactly as an earlier one (updated_at as ordered_at, say) whose value
+    # equals that one's in a row reuses its verdict and typed value: the check runs only where
+    # they differ (or the earlier one failed, so the reason names this column).
+    follows = _same_checks(entity, specs)
+    whys, late_whys, conditions, reasons = [], [], [], []
     for i, (v, c, sp) in enumerate(zip(vcols, cols, specs, strict=True)):
         if c.required:
             conditions.append(f"y.{v} is not null")
-            reasons.append(f"case when y.{v} is null then 'missing required value: {c.name}' end")
-        why = sp.why(f"x.{v}")
-        if why is not None:
+            reasons.append(f"case when z.{v} is null then 'missing required value: {c.name}' end")
+        if i in follows:
+            j = follows[i]
+            late_whys.append(f"case when y1.{v} = y1.v{j} and y1.w{j} is null then null "
+                             f"else {sp.why(f'y1.{v}')} end as w{i}")
+        elif (why := sp.why(f"x.{v}")) is not None:
             whys.append(f"{why} as w{i}")
+        if sp.why("x") is not None:
             conditions.append(f"y.w{i} is null")
-            reasons.append(f"y.w{i}")
+            reasons.append(f"z.w{i}")
     reason_array = "array_remove(array[" + ", ".join(reasons or ["null::text"]) + "]::text[], null)"
     ok = " and ".join(conditions) or "true"
     if jsonl:
@@ -316,16 +361,34 @@ def _statements(entity: Entity, file_columns: list[str] | None, embedded_newline
                         "or strpos(lower(x.line), '\\u003a') > 0 then "
                         f"case when {_REPEATS} then 'JSON object repeats a key' end end")
         whys.append(f"{line_problem} as lp")
-        reason_array = f"case when y.lp is not null then array[y.lp] else {reason_array} end"
+        reason_array = f"case when z.lp is not null then array[z.lp] else {reason_array} end"
         ok = f"y.lp is null and {ok}"
-    key_values = ", ".join(f"y.{vcols[entity.column_names.index(k)]} as k_{k}" for k in entity.primary_key)
+    checked = f"(select x.*{''.join(', ' + w for w in whys)}, {_FENCE.format(n='w')} from {valued} x)"
+    if late_whys:
+        checked = f"(select y1.*, {', '.join(late_whys)}, {_FENCE.format(n='w2')} from {checked} y1)"
+    # A cast reads only values whose row passed every check (so never text its check refused).
+    casts, same = [], []
+    for i, (sp, v, c) in enumerate(zip(specs, vcols, cols, strict=True)):
+        if i in follows:
+            same.append(f"coalesce(z.{v} = z.v{follows[i]}, false) as _same_{i}")
+            casts.append(f"case when z._ok and not coalesce(z.{v} = z.v{follows[i]}, false) "
+                         f"then {sp.typed('z.' + v)} end as {_ident(c.name)}")
+        else:
+            casts.append(f"case when z._ok then {sp.typed('z.' + v)} end as {_ident(c.name)}")
+    if entity.keep_payload:
+        casts.append("case when z._ok then z.j end as payload")
+    key_values = ", ".join(f"case when not z._ok then z.{vcols[entity.column_names.index(k)]} end as _k_{k}"
+                           for k in entity.primary_key)
+    typed_sql = f"""
+create {"temp" if temporary else "unlogged"} table {typed}{" on commit drop" if temporary else ""} as
+select z._rec, z._line, case when not z._ok then {reason_array} end as _reasons, {key_values},
+       {", ".join(same + casts)}
+from (select y.*, {ok} as _ok, {_FENCE.format(n='ok')}
+      from {checked} y) z"""
     bad = f"""
 create temp table bad on commit drop as
-select y._rec, y._line, {reason_array} as reasons, {key_values}
-from (select x.*{''.join(', ' + w for w in whys)}
-      from {valued} x
-      offset 0) y
-where not ({ok})"""
+select _rec, _line, _reasons as reasons, {", ".join(f"_k_{k} as k_{k}" for k in entity.primary_key)}
+from {typed} where _reasons is not null"""
 
     # -- quarantine: failing rows with their file line and raw payload ---------------------
     # The raw payload comes from the stage by _rec: only these rows pay for building it.
@@ -339,34 +402,34 @@ where not ({ok})"""
         # A record's physical line also counts the newlines inside quoted fields before it.
         allcols = "array_to_string(array[" + ", ".join(f"s.c{i + 1}" for i in range(len(file_columns or []))) + "], '')"
         prefix = (f"with nl as materialized (select _rec, length(t) - length(replace(t, E'\\n', '')) as n "
-                  f"from (select s._rec, {allcols} as t from stage s) x where strpos(t, E'\\n') > 0) ")
+                  f"from (select s._rec, {allcols} as t from {stage} s) x where strpos(t, E'\\n') > 0) ")
         line_expr = ("coalesce(b._line, b._rec + 1 + "
                      "(select coalesce(sum(nl.n), 0) from nl where nl._rec < b._rec))")
     quarantine = f"""{prefix}
 insert into audit.quarantine (load_id, source, entity, file_path, line_number, reasons, raw_payload)
 select %(load_id)s, %(source)s, %(entity)s, %(file_path)s, {line_expr}, b.reasons, {payload}
-from {{table}} b join stage s using (_rec)"""
+from {{table}} b join {stage} s using (_rec)"""
 
     # -- one version per key: latest updated_at, then last in file ------------------------
-    casts = [f"{sp.typed('s.' + v)} as {_ident(c.name)}" for sp, v, c in zip(specs, vcols, cols, strict=True)]
-    if entity.keep_payload:
-        casts.append("s.j as payload")
-    # Byte order ("C") sorts far faster than the locale and de-duplicates identically.
+    # Byte order ("C") sorts far faster than the locale and de-duplicates identically; the sort
+    # also hands the rows to the primary key's index in its order.
     keys = [f"{_ident(k)} collate \"C\"" if entity.column(k).type == "text" else _ident(k)
             for k in entity.primary_key]
     order = ", ".join(keys)
     if entity.updated_at:
         order += f", {_ident(entity.updated_at)} desc"
+    data_cols = list(entity.column_names) + (["payload"] if entity.keep_payload else [])
+    kept = ", ".join(
+        f"case when t._same_{i} then t.{_ident(cols[follows[i]].name)} else t.{_ident(c.name)} end as {_ident(c.name)}"
+        if i in follows else f"t.{_ident(c.name)}" for i, c in enumerate(cols))
     src = f"""
 select distinct on ({", ".join(keys)}) *
-from (select s._rec, {", ".join(casts)}
-      from {valued} s
-      where not exists (select 1 from bad b where b._rec = s._rec)) t
+from (select t._rec, {kept}{", t.payload" if entity.keep_payload else ""}
+      from {typed} t where t._reasons is null) t
 order by {order}, _rec desc"""
 
     # -- write ---------------------------------------------------------------------------
     table = f"raw.{_ident(entity.table)}"
-    data_cols = list(entity.column_names) + (["payload"] if entity.keep_payload else [])
     target = ", ".join(_ident(n) for n in data_cols + list(LINEAGE_COLUMNS))
     selected = ", ".join(f"src.{_ident(n)}" for n in data_cols) + ", %(file_path)s, %(load_id)s, now()"
     same_key = " and ".join(f"t.{_ident(k)} = src.{_ident(k)}" for k in entity.primary_key)
@@ -397,7 +460,7 @@ select s._rec, s._line, array['conflicting {"version" if entity.updated_at else 
        || 'loaded from ' || c.stored_file || ', different values; to correct it, deliver it in the day''s '
        || '{CORRECTIONS_FOLDER}/ folder{", or with a newer updated_at" if entity.updated_at else ""}, or '
        || 're-deliver that file'] as reasons
-from cls c join stage s using (_rec) where c.action = 'conflict'"""
+from cls c join {stage} s using (_rec) where c.action = 'conflict'"""
     sets = ", ".join(f"{_ident(n)} = src.{_ident(n)}" for n in data_cols if n not in entity.primary_key)
     update = (f"update {table} t set {sets}, _source_file = %(file_path)s, _load_id = %(load_id)s, "
               f"_loaded_at = now() from src join cls using (_rec) where cls.action = 'update' and {same_key}")
@@ -424,6 +487,7 @@ from cls c join stage s using (_rec) where c.action = 'conflict'"""
                f"and g.holder is not null; delete from {table} t using gone g where t.ctid = g.row_id "
                "and g.holder is null")
     return _Statements(
+        typed=typed_sql,
         bad=bad,
         quarantine=quarantine,
         src=src,
@@ -439,12 +503,30 @@ from cls c join stage s using (_rec) where c.action = 'conflict'"""
     )
 
 
+def _same_checks(entity: Entity, specs: list[ColumnSql]) -> dict[int, int]:
+    """Column index -> the earlier column whose values are checked and cast exactly the same way
+    (the reasons aside, which name the column). Only typed columns: a text column's check (its
+    length) costs less than the comparison; keys are left out."""
+    first: dict[tuple[str, str], int] = {}
+    out: dict[int, int] = {}
+    for i, (c, sp) in enumerate(zip(entity.columns, specs, strict=True)):
+        why = sp.why("@v@")
+        if why is None or c.type == "text" or c.name in entity.primary_key:
+            continue
+        sig = (why.replace(f" in {c.name}: ", " in @name@: "), sp.typed("@v@"))
+        if sig in first:
+            out[i] = first[sig]
+        else:
+            first[sig] = i
+    return out
+
+
 class _FastPathRejected(Exception):
     """COPY could not parse the file as declared: fall back to parsing row by row."""
 
 
 def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
-               ncols: int | None, header_bytes: int) -> tuple[int, str | None]:
+               ncols: int | None, header_bytes: int, stage: str) -> tuple[int, str | None]:
     """Stream the file into the stage table with COPY (no Python per row).
 
     ``header_bytes`` of the start are skipped (the CSV header line as read). Returns the number
@@ -452,11 +534,11 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
     way so the file is read once.
     """
     if ncols is None:
-        copy = ("copy stage (line) from stdin with (format csv, delimiter E'\\x01', "
+        copy = (f"copy {stage} (line) from stdin with (format csv, delimiter E'\\x01', "
                 "quote E'\\x02', encoding 'UTF8')")
     else:
         cols = ", ".join(f"c{i + 1}" for i in range(ncols))
-        copy = f"copy stage ({cols}) from stdin with (format csv, encoding 'UTF8')"
+        copy = f"copy {stage} ({cols}) from stdin with (format csv, encoding 'UTF8')"
     digest = None if f.compressed else hashlib.sha256()
     lines = 0
     tail = b"\n"
@@ -492,7 +574,7 @@ def _copy_fast(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
     if last and last != b"\n":
         lines += 1
     if ncols is None:
-        staged = cur.execute("select count(*) from stage").fetchone()[0]  # type: ignore[index]
+        staged = cur.execute(f"select count(*) from {stage}").fetchone()[0]  # type: ignore[index]
         if staged != lines:
             raise _FastPathRejected(f"COPY saw {staged} lines, the file has {lines}")
     return lines, digest.hexdigest() if digest is not None else None
@@ -535,7 +617,7 @@ def _csv_payload(header: list[str], row: list[str]) -> str:
 
 
 def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
-               header: list[str] | None) -> list[tuple[int, str, str]]:
+               header: list[str] | None, stage: str) -> list[tuple[int, str, str]]:
     """Parse row by row, streaming; stage the good rows; return (line, reason, payload) for the rest."""
     rejects: list[tuple[int, str, str]] = []
     good = 0
@@ -544,7 +626,7 @@ def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
     with landing.open(f) as fh:
         lines = _physical_lines(fh, MAX_RECORD_BYTES)
         if header is None:
-            with cur.copy("copy stage (line, _line) from stdin") as cp:
+            with cur.copy(f"copy {stage} (line, _line) from stdin") as cp:
                 for no, raw in lines:
                     if raw is None:
                         rejects.append((no, too_long, ""))
@@ -590,7 +672,7 @@ def _copy_rows(cur: psycopg.Cursor, landing: LandingZone, f: LandedFile,
             reader = (r if not any(_BARE_CR in v for v in r) else [v.replace(_BARE_CR, "\r") for v in r]
                       for r in csv.reader(text_lines()))
             cols = ", ".join(f"c{i + 1}" for i in range(ncols))
-            with cur.copy(f"copy stage ({cols}, _line) from stdin") as cp:
+            with cur.copy(f"copy {stage} ({cols}, _line) from stdin") as cp:
                 start = 2
                 try:
                     for row in reader:
@@ -664,6 +746,7 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
     import psycopg
 
     started = datetime.now().astimezone()
+    read_started = time.time_ns()  # before the file is first opened: see trusted_mtime
     t0 = time.perf_counter()
     timings: dict[str, int] = {}
     load_id = str(uuid.uuid4())
@@ -705,22 +788,33 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                 cols = ", ".join(f"c{i + 1} text" for i in range(len(file_columns)))
             else:
                 cols = "line text"
-            conn.execute(f"create temp table stage ({cols}, _line bigint, "
-                         "_rec bigint generated always as identity) on commit drop")
+            # The file's work tables. For a large file: unlogged (no WAL) but not temporary, so
+            # parallel workers can read them; created, used and dropped inside this transaction,
+            # under names of this load, so no other session ever sees them and a load that dies
+            # takes them with it. A small file is typed by one process anyway, and temporary
+            # tables cost less to create and drop (no relation files shared with the server).
+            parallel = f.size * (_GZIP_RATIO if f.compressed else 1) >= _PARALLEL_MIN_BYTES
+            if parallel:
+                work = "w_" + load_id.replace("-", "")
+                stage, typed = (f"{STAGE_SCHEMA}.{_ident(f'{work}_{part}')}" for part in ("stage", "typed"))
+            else:
+                stage, typed = "stage", "typed"
+            conn.execute(f"create {'unlogged' if parallel else 'temp'} table {stage} ({cols}, _line bigint, "
+                         f"_rec bigint generated always as identity){'' if parallel else ' on commit drop'}")
             ncols = len(file_columns) if file_columns is not None else None
             rejects: list[tuple[int, str, str]] = []
             data_lines = -1
             with conn.cursor() as cur:
                 try:
                     with conn.transaction():
-                        data_lines, streamed = _copy_fast(cur, landing, f, ncols, header_bytes)
+                        data_lines, streamed = _copy_fast(cur, landing, f, ncols, header_bytes, stage)
                     result.parse_mode = "copy"
                 except (_FastPathRejected, psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
                     if isinstance(exc, psycopg.Error) and type(exc).__name__ not in _ROW_LEVEL_COPY_ERRORS:
                         raise
-                    conn.execute("truncate stage")
-                    conn.execute("alter table stage alter column _rec restart")
-                    rejects = _copy_rows(cur, landing, f, file_columns)
+                    conn.execute(f"truncate {stage}")
+                    conn.execute(f"alter table {stage} alter column _rec restart")
+                    rejects = _copy_rows(cur, landing, f, file_columns, stage)
                     streamed = None if f.compressed else landing.sha256(f)
                     result.parse_mode = "row-by-row"
             if sha is None:
@@ -733,12 +827,19 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                 (entity.source, entity.name, f.path)).fetchone()[0]  # type: ignore[index]
             kind = "correction" if f.kind == "correction" else "redelivery" if params["redelivery"] else "delivery"
             staged = conn.execute(
-                "select count(*) from stage where line is not null and btrim(line) <> ''" if ncols is None
-                else "select count(*) from stage").fetchone()[0]  # type: ignore[index]
+                f"select count(*) from {stage} where line is not null and btrim(line) <> ''" if ncols is None
+                else f"select count(*) from {stage}").fetchone()[0]  # type: ignore[index]
             timings["stage"] = int((time.perf_counter() - t0) * 1000)
 
             t1 = time.perf_counter()
-            st = _statements(entity, file_columns, embedded_newlines=data_lines != staged)
+            st = _statements(entity, file_columns, embedded_newlines=data_lines != staged, stage=stage, typed=typed,
+                             temporary=not parallel)
+            if parallel and staged > _PARALLEL_ABOVE:
+                # The planner prices expressions as nearly free, so it would never split the typing
+                # scan (the costly part) over workers: tell it handing rows over costs nothing.
+                conn.execute("set local parallel_setup_cost = 0")
+                conn.execute("set local parallel_tuple_cost = 0")
+            conn.execute(st.typed, params)
             conn.execute(st.bad, params)
             if staged > _ANALYZE_ABOVE:
                 # Temp tables have no statistics: tell the planner how few rows failed so
@@ -766,6 +867,8 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                     conn.execute(update_sql, params)
                     removed = conn.execute(delete_sql, params).rowcount
             timings["merge"] = int((time.perf_counter() - t2) * 1000)
+            if parallel:
+                conn.execute(f"drop table {stage}, {typed}")
 
             if rejects:
                 with conn.cursor() as cur, cur.copy(
@@ -790,7 +893,8 @@ def load_file(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f:
                     "update audit.load_audit set superseded_by = %s where source = %s and entity = %s "
                     "and file_path = %s and status = 'loaded' and superseded_by is null",
                     (load_id, entity.source, entity.name, f.path))
-            _write_audit(conn, entity, f, sha or "", result, run, started, timings)
+            _write_audit(conn, entity, f, sha or "", result, run, started, timings,
+                         mtime_ns=trusted_mtime(f, read_started))
             # The commit that acknowledges a file waits for the disk, whatever the server or
             # role default: "N loaded" must survive a crash (one fsync per file, not per row).
             conn.execute("set local synchronous_commit = on")
@@ -816,7 +920,11 @@ class _ConnectionLost(Exception):
 
 
 def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: str | None, r: FileResult,
-                 run: RunContext, started: datetime, timings: dict[str, int] | None, error: str | None = None) -> None:
+                 run: RunContext, started: datetime, timings: dict[str, int] | None, error: str | None = None,
+                 mtime_ns: int | None = None) -> None:
+    """One ``audit.load_audit`` row. ``file_size``, ``file_mtime_ns`` and ``file_version`` are the
+    file as listed before it was read; ``mtime_ns`` is None when that time cannot vouch for the
+    bytes (:func:`~cx_warehouse.ingest.landing.trusted_mtime`)."""
     from psycopg.types.json import Jsonb
 
     conn.execute(
@@ -824,16 +932,16 @@ def _write_audit(conn: psycopg.Connection, entity: Entity, f: LandedFile, sha: s
                file_sha256, delivery_date, status, rows_read, rows_loaded, rows_inserted, rows_updated,
                rows_quarantined, rows_duplicate, extra_columns, parse_mode, duplicate_of, run_id,
                data_interval_start, data_interval_end, started_at, finished_at, duration_ms, timings_ms, error,
-               delivery_kind, rows_removed)
+               delivery_kind, rows_removed, file_mtime_ns, file_version)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   clock_timestamp(), %s, %s, %s, %s, %s)""",
+                   clock_timestamp(), %s, %s, %s, %s, %s, %s, %s)""",
         (r.load_id, entity.source, entity.name, f"raw.{entity.table}", f.path, f.size, sha, f.delivery_date,
          r.status, r.rows_read, r.rows_loaded, r.rows_inserted, r.rows_updated, r.rows_quarantined,
          r.rows_duplicate, r.extra_columns, r.parse_mode or None, r.duplicate_of, run.run_id,
          run.interval_start, run.interval_end, started, r.duration_ms,
          Jsonb(timings) if timings is not None else None, error,
          r.delivery_kind if r.status == "loaded" else ("correction" if f.kind == "correction" else "delivery"),
-         r.rows_removed))
+         r.rows_removed, mtime_ns, f.version))
 
 
 def _record_failure(conn: psycopg.Connection, landing: LandingZone, entity: Entity, f: LandedFile,
@@ -896,13 +1004,30 @@ RECONNECT_ATTEMPTS = (1.0, 3.0, 9.0)
 """Seconds to wait before each attempt to reach the warehouse again after it went away."""
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """The current (loaded, not superseded) version of one path, as ``audit.load_audit`` has it."""
+
+    load_id: str
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+    version: str | None
+
+
 def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date | None = None,
                 run: RunContext | None = None,
-                progress: Callable[[FileResult], None] | None = None) -> EntityResult:
+                progress: Callable[[FileResult], None] | None = None,
+                rehash: bool = False) -> EntityResult:
     """Load every landed file of ``entity`` delivered before ``until`` and not yet loaded.
 
     A file whose current version (same path, same checksum) is loaded is skipped, so
-    re-running a data interval or retrying a task changes nothing. Files that fail are
+    re-running a data interval or retrying a task changes nothing. Whether it is that version
+    is decided without opening it when the listing shows the size, modification time (and
+    object version) recorded for it (:func:`~cx_warehouse.ingest.landing.unchanged`): a daily
+    run reads only new and changed files, not the history. A file whose stamp changed is hashed;
+    the same bytes are skipped (and the new stamp recorded), other bytes are a re-delivery.
+    ``rehash`` hashes every loaded file whatever its stamp (``cxw load --rehash``). Files that fail are
     recorded and the remaining files still load; the caller decides whether failures fail
     the task. If the warehouse goes away mid-file, that file's transaction is lost whole; the
     failure is recorded once the warehouse answers again and the entity stops there (the next
@@ -918,19 +1043,29 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
         conn.execute("set maintenance_work_mem = '256MB'")
         # Dates and times are checked by printing them back (values.py): in ISO, whatever the server says.
         conn.execute("set datestyle = 'ISO, YMD'")
+        # One query for the entity, not one per file: what each path's current version is.
         current = {
-            (p, s) for p, s in conn.execute(
-                "select file_path, file_sha256 from audit.load_audit where source = %s and entity = %s "
+            path: _Loaded(str(load_id), sha, size, mtime, version) for path, load_id, sha, size, mtime, version
+            in conn.execute(
+                "select file_path, load_id, file_sha256, file_size, file_mtime_ns, file_version "
+                "from audit.load_audit where source = %s and entity = %s "
                 "and status = 'loaded' and superseded_by is null",
                 (entity.source, entity.name)).fetchall()
         }
-        current_paths = {p for p, _ in current}
         problem = schema_problem(conn, entity)
+        verified: list[tuple[int, int | None, str | None, str]] = []
         for f in files:
+            loaded = current.get(f.path)
+            if loaded is not None and not rehash and unchanged(f, loaded.size, loaded.mtime_ns, loaded.version):
+                out.skipped += 1  # not opened: the listing shows the version that was loaded
+                continue
             try:
-                if f.path in current_paths and (f.path, landing.sha256(f)) in current:
-                    out.skipped += 1
-                    continue
+                if loaded is not None:
+                    read_started = time.time_ns()
+                    if landing.sha256(f) == loaded.sha256:
+                        out.skipped += 1  # touched, or loaded by a release that kept no stamp
+                        verified.append((f.size, trusted_mtime(f, read_started), f.version, loaded.load_id))
+                        continue
             except (LandingError, OSError, EOFError, zlib.error):
                 pass  # load_file records why the file cannot be read
             if problem is not None:
@@ -948,6 +1083,12 @@ def load_entity(entity: Entity, *, url: str, landing: LandingZone, until: date |
             out.files.append(r)
             if progress:
                 progress(r)
+        if verified:
+            # The same bytes under a new stamp: remember it, so the next run need not read them.
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "update audit.load_audit set file_size = %s, file_mtime_ns = %s, file_version = %s "
+                    "where load_id = %s and status = 'loaded'", verified)
     return out
 
 

@@ -29,7 +29,6 @@ from cx_warehouse.warehouse.connection import connect, warehouse_url
 log = logging.getLogger(__name__)
 
 
-
 def prepare_warehouse(source_names: list[str] | None = None) -> list[str]:
     """Create the audit tables and the raw tables of the given sources (all by default)."""
     sources = load_sources()
@@ -40,20 +39,24 @@ def prepare_warehouse(source_names: list[str] | None = None) -> list[str]:
     return [e.qualified_table for e in entities]
 
 
-def load_landing(url: str, landing: str, *, until: date | None = None) -> list[EntityResult]:
+def load_landing(url: str, landing: str, *, until: date | None = None, rehash: bool = False) -> list[EntityResult]:
     """Load every entity of every source from ``landing`` into ``url`` (files delivered before
     ``until``), outside Airflow: benchmarks and tests load whole worlds with it."""
     entities = [e for s in load_sources().values() for e in s.entities]
     with connect(url, autocommit=True) as conn:
         ensure_schema(conn, entities)
-    return [load_entity(e, url=url, landing=LandingZone(landing), until=until) for e in entities]
+    zone = LandingZone(landing)
+    return [load_entity(e, url=url, landing=zone, until=until, rehash=rehash) for e in entities]
 
 
 def load_source_entity(source: str, entity: str, *, until: date | None = None,
                        run: RunContext | None = None,
                        progress: Callable[[FileResult], None] | None = None,
-                       raise_on_failure: bool = True) -> dict[str, Any]:
+                       raise_on_failure: bool = True, rehash: bool = False) -> dict[str, Any]:
     """Load every not-yet-loaded file of one entity delivered before ``until``.
+
+    ``rehash`` hashes every landed file already loaded instead of trusting an unchanged size and
+    modification time (see :func:`~cx_warehouse.ingest.loader.load_entity`).
 
     Raises :class:`LoadError` after loading the other files when any file failed, so
     the task fails with every bad file named while good files still land.
@@ -62,7 +65,7 @@ def load_source_entity(source: str, entity: str, *, until: date | None = None,
     settings = get_settings()
     result: EntityResult = load_entity(
         ent, url=warehouse_url(settings), landing=LandingZone(settings.landing),
-        until=until, run=run, progress=progress)
+        until=until, run=run, progress=progress, rehash=rehash)
     summary = result_dict(result)
     log.info("%s %s.%s: %s new file(s), %s row(s) loaded, %s quarantined, %s duplicate; %s already loaded",
              PROGRESS_MARK, source, entity, summary["files_loaded"], summary["rows_loaded"],

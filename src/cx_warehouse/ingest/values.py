@@ -56,10 +56,9 @@ class ColumnSql:
     """The SQL of one column."""
 
     value: str
-    """The column's text as read from the stage, trimmed unless free text; NULL when empty."""
-    finish: str
-    """Over ``@v@`` (that trimmed text, computed once a level below): the value checked and cast,
-    NFC-normalised for text that is not free text."""
+    """The column's text as read from the stage, trimmed unless free text, NFC-normalised for text
+    that is not free text; NULL when empty. Computed once a level below the checks and the cast,
+    which read it as ``@v@``."""
     checks: tuple[tuple[str, str], ...]
     """(condition, reason) pairs over the placeholder ``@v@``, in order: the first that holds
     refuses the value. A NULL value passes them all (``required`` is checked apart)."""
@@ -88,8 +87,6 @@ class ColumnSql:
     def typed(self, v: str) -> str:
         return self.cast.replace('@v@', v)
 
-    def finished(self, v: str) -> str:
-        return self.finish.replace('@v@', v)
 
 
 @lru_cache(maxsize=64)
@@ -124,17 +121,17 @@ def _range(typed: str, typ: str, lo: object, hi: object, text: str | None = None
 def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> ColumnSql:
     """How column ``c`` of ``entity`` is checked and cast; ``raw`` is its text in the stage row,
     ``node`` (JSON lines) the JSON value it comes from."""
-    finish = "@v@"
     fast: tuple[str, tuple[tuple[str, str], ...]] | None = None
     if c.free_text:
         value = f"nullif({raw}, '')"
+    elif c.type == "text":
+        # ASCII text (byte length = length) needs only the ASCII set, far cheaper for btrim, and
+        # is its own NFC form; other text is trimmed of every white space, then NFC-normalised.
+        value = (f"case when octet_length({raw}) = length({raw}) then nullif(btrim({raw}, {ASCII_SPACE_SQL}), '') "
+                 f"else normalize(nullif(btrim({raw}, {WHITESPACE_SQL}), ''), NFC) end")
     else:
-        # ASCII text (byte length = length) needs only the ASCII set: far cheaper for btrim.
         value = (f"nullif(case when octet_length({raw}) = length({raw}) then btrim({raw}, {ASCII_SPACE_SQL}) "
                  f"else btrim({raw}, {WHITESPACE_SQL}) end, '')")
-        if c.type == "text":
-            # ASCII is its own NFC form (and byte length = length tells ASCII cheaply).
-            finish = "case when octet_length(@v@) = length(@v@) then @v@ else normalize(@v@, NFC) end"
     name, typ = c.name, c.type
     checks: list[tuple[str, str]] = []
     if node is not None:
@@ -247,7 +244,7 @@ def column_sql(entity: Entity, c: Column, raw: str, node: str | None = None) -> 
                 "(a daylight-saving change); send it with its UTC offset"))
             fast_checks.append(checks[-1])
         fast = (fast_cond, tuple(fast_checks))
-    return ColumnSql(value=value, finish=finish, checks=tuple(checks), cast=cast, fast=fast)
+    return ColumnSql(value=value, checks=tuple(checks), cast=cast, fast=fast)
 
 
 def _declared_bounds(c: Column, typed: str) -> list[tuple[str, str]]:
