@@ -29,7 +29,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,34 @@ def run_transform_process(url: str, *, full_refresh: bool = False) -> dict[str, 
                     if line.strip().startswith("dbt start-up")), None)
     return {"seconds": run["seconds"], "peak_rss_mib": run["peak_rss_mib"], "dbt_startup_s": startup,
             "steps_s": {st: float(sec) for st, _, sec in steps},
-            "skipped": [st for st, status, _ in steps if status == "skipped"]}
+            "skipped": [st for st, status, _ in steps if status == "skipped"],
+            "last_dbt_step": last_dbt_nodes(since)}
+
+
+def last_dbt_nodes(since: Any, top: int = 15) -> dict[str, Any] | None:
+    """Where the last dbt invocation's time went (its ``run_results.json``), when it ran after
+    ``since``: seconds by resource type and the slowest nodes. The marts step is the last."""
+    import json
+
+    from cx_warehouse.transform.dbt import dbt_target_dir
+
+    path = dbt_target_dir() / "run_results.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    generated = data.get("metadata", {}).get("generated_at", "")
+    if since is not None and generated and generated < since.astimezone(UTC).isoformat():
+        return None   # written by an earlier run: this one's last dbt step was skipped
+    results = data.get("results", [])
+    by_type: dict[str, float] = {}
+    for r in results:
+        kind = r["unique_id"].split(".", 1)[0]
+        by_type[kind] = round(by_type.get(kind, 0.0) + float(r.get("execution_time") or 0), 1)
+    slowest = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))[:top]
+    return {"elapsed_s": round(float(data.get("elapsed_time") or 0), 1), "nodes": len(results),
+            "seconds_by_type": by_type,
+            "slowest": [[r["unique_id"].split(".", 2)[-1], round(float(r.get("execution_time") or 0), 1)]
+                        for r in slowest]}
 
 
 RAW_GATES = ["raw_crm", "raw_survey", "raw_social"]
@@ -374,6 +401,8 @@ def transform_benchmark(
                      "dbt_startup_s": {"incremental": incremental["dbt_startup_s"], "full": full["dbt_startup_s"]},
                      "skipped": incremental["skipped"],
                      "peak_rss_mib": {"incremental": incremental["peak_rss_mib"], "full": full["peak_rss_mib"]},
+                     "marts_step_nodes": {"incremental": incremental["last_dbt_step"],
+                                          "full": full["last_dbt_step"]},
                      "steps_s": {"incremental": incremental["steps_s"], "full": full["steps_s"]}})
         progress(f"transform: cycle {cycle + 1}: +{load['rows']:,} rows ({100 * load['rows'] / total:.2f}%), "
                  f"incremental {incremental['seconds']:.1f} s, full refresh {full['seconds']:.1f} s "
