@@ -201,5 +201,6 @@ def test_without_a_cjk_font_chinese_is_boxed_and_logged_not_warned(monkeypatch: 
         warnings.simplefilter("always")
         for make in CHINESE.values():
             assert png_size(make())[0] == 1280
-    assert [str(w.message) for w in caught] == []
+    # ResourceWarnings come from other tests' garbage collected meanwhile (e.g. a pooled connection)
+    assert [str(w.message) for w in caught if not issubclass(w.category, ResourceWarning)] == []
     assert any("fonts-noto-cjk" in r.getMessage() for r in caplog.records)

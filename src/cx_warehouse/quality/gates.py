@@ -19,10 +19,12 @@ load that failed is judged again on every run until it is fixed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -345,8 +347,7 @@ def run_gate(gate_name: str, run: GateRun | None = None, *, url: str | None = No
             plans.append((suite, load_ids, sql_text, _compile(conn, suite, sql_text, compile_rules)))
 
     t_gx = time.perf_counter()
-    gx, _, datasource = _gx_context(target)
-    with connect(target) as store:
+    with _gx_datasource(target) as (gx, datasource), connect(target) as store:
         _validate_plans(gx, datasource, store, gate, run, report, plans, params)
     report.gx_seconds = time.perf_counter() - t_gx
 
@@ -391,8 +392,8 @@ def validate_batch(suite: SuiteSpec, batch: str, *, url: str | None = None,
     target = url or warehouse_url()
     with connect(target, autocommit=True) as conn:
         compiled = _compile(conn, suite, batch, compile_rules)
-    gx, _, datasource = _gx_context(target)
-    outcomes, results = _validate_suite(gx, datasource, suite, batch, compiled)
+    with _gx_datasource(target) as (gx, datasource):
+        outcomes, results = _validate_suite(gx, datasource, suite, batch, compiled)
     return outcomes, compiled, results
 
 
@@ -542,6 +543,19 @@ def _run_gx(gx: Any, batch: Any, suite: SuiteSpec, expectations: list[Any],
 
 
 _POSITION = "cxw_position"
+
+
+@contextlib.contextmanager
+def _gx_datasource(url: str) -> Iterator[tuple[Any, Any]]:
+    """GX and its Postgres datasource for one gate run; its connection pool is closed after it
+    (left to the garbage collector, each pooled connection warns "deleted while still open")."""
+    gx, _, datasource = _gx_context(url)
+    try:
+        yield gx, datasource
+    finally:
+        engine = getattr(getattr(datasource, "_execution_engine", None), "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 def _gx_context(url: str) -> tuple[Any, Any, Any]:
